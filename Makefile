@@ -33,8 +33,15 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn $(CURDIR) $@
 
+# The embedded store and reports of `make audit`: first run snapshots, later runs compare.
+AUDIT_DIR := $(CURDIR)/.fleetwatch
+# The machine's name as the audited host; the fleet summary play uses the implicit 'localhost'.
+AUDIT_HOST := $(subst localhost,this-host,$(shell hostname))
+
 audit: $(VENV)/.user-installed $(COLLECTION_LINK)
-	$(BIN)/ansible-playbook -i localhost, -c local playbooks/audit_localhost.yml
+	FLEETWATCH_STORE=$(AUDIT_DIR)/store FLEETWATCH_REPORT_DIR=$(AUDIT_DIR)/reports \
+	  $(BIN)/ansible-playbook -i "$(AUDIT_HOST)," -c local playbooks/compare.yml \
+	    -e fleetwatch_on_missing=snapshot -e fleetwatch_become=false
 
 test: lint unit sanity integration ansible-lint
 

@@ -1,0 +1,59 @@
+# Copyright: (c) 2026, fleetwatch developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The check plug-in interface (docs/architecture.md) and what every check shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class NotFoldable(ValueError):
+    """An accepted finding that a baseline cannot absorb (a scan error recurs until its cause is fixed)."""
+
+
+class Check:
+    """One gatherer's judgement. Subclasses set ``name``, ``module`` and ``knobs`` and implement the methods."""
+
+    name = ""
+    module = ""  # short name of the gatherer module whose result ``normalize`` takes
+    knobs: dict[str, object] = {}  # policy knob name -> default (its type is the knob's type)
+
+    def knob(self, policy, name: str):
+        """The policy's value of knob ``name`` for this check, or its default (``policy`` may be ``None``)."""
+        default = self.knobs[name]
+        return default if policy is None else policy.knob(self.name, name, default)
+
+    def normalize(self, result: dict) -> dict:
+        """What a baseline keeps of one module result; raise ``ValueError`` on a malformed result."""
+        raise NotImplementedError
+
+    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
+        """Findings between two normalised data sets of one host."""
+        raise NotImplementedError
+
+    def apply_accept(self, baseline: dict, current: dict, finding: dict) -> dict:
+        """A new baseline (a copy) into which one finding of ``diff(baseline, current)`` is folded."""
+        raise NotImplementedError
+
+    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
+        """Facts compared across hosts: ``(kind, subject)`` for presence, ``(kind, subject, qualifier, value)`` for
+        a value that hosts sharing the same kind, subject and qualifier should agree on."""
+        raise NotImplementedError
+
+    def observation_text(self, observation: tuple) -> str:
+        """A clause describing one observation for a fleet finding's summary."""
+        raise NotImplementedError
+
+
+def gatherer_error(result: object) -> str | None:
+    """Why a registered gatherer result carries no data (failed, skipped, not a result), or ``None``."""
+    if not isinstance(result, dict):
+        return f"not a module result: {type(result).__name__}"
+    if result.get("failed"):
+        return f"gatherer failed: {result.get('msg') or 'no message'}"
+    if result.get("skipped"):
+        return f"gatherer skipped: {result.get('skip_reason') or result.get('msg') or 'no reason given'}"
+    if result.get("unreachable"):
+        return f"host unreachable: {result.get('msg') or 'no message'}"
+    return None

@@ -1,0 +1,82 @@
+# Copyright: (c) 2026, fleetwatch developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Compare one host's gathered data with its baseline (the host-level diff engine)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
+    as_utc,
+    count_by_severity,
+    make_finding,
+    sort_findings,
+    worst_severity,
+)
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy
+
+# ``check`` of findings about a whole check (missing, failed, without baseline); their subject is the check name.
+COMPARE_CHECK = "compare"
+
+
+def _check_finding(host: str, name: str, severity: str, summary: str, before=None, after=None) -> dict:
+    return make_finding(host, COMPARE_CHECK, "coverage", severity, name, summary, before=before, after=after)
+
+
+def _compare_check(host: str, name: str, baseline_checks: dict, gathered: dict, policy) -> tuple[str, list[dict]]:
+    """Status of one check for the host and its findings."""
+    if name not in gathered:
+        summary = f"{host}: check {name} is in the baseline but was not gathered, so it was not audited"
+        return "missing", [_check_finding(host, name, "high", summary, before={"check": name})]
+    current, error = normalize_result(name, gathered[name])
+    if error and name not in CHECKS:
+        summary = f"{host}: gathered data of check {name} is not judged by this version of fleetwatch.audit"
+        return f"error: {error}", [_check_finding(host, name, "info", summary, after={"check": name})]
+    if error:
+        summary = f"{host}: check {name} was not audited: {error}"
+        return f"error: {error}", [_check_finding(host, name, "high", summary, after={"error": error})]
+    if name not in baseline_checks:
+        summary = f"{host}: check {name} has no baseline data: accept it or take a new snapshot"
+        return "no baseline", [_check_finding(host, name, "medium", summary, after={"check": name})]
+    try:
+        return "ok", CHECKS[name].diff(host, baseline_checks[name], current, policy)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        error = f"cannot compare with the stored baseline ({type(exc).__name__}: {exc})"
+        summary = f"{host}: check {name} was not audited: {error}"
+        return f"error: {error}", [_check_finding(host, name, "high", summary, after={"error": error})]
+
+
+def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy: Policy | None, now: datetime) -> dict:
+    """Compare one host: ``{"host", "status", "findings", "counts", "checks", "worst_severity", "suppressed"}``.
+
+    ``status`` is ``compared`` or ``no_baseline``; ``checks`` maps each check to ``ok``, ``missing``,
+    ``no baseline`` or ``error: …``. Findings are policy-applied and sorted, most severe first.
+    """
+    policy = policy or Policy()
+    gathered = gathered if isinstance(gathered, dict) else {}
+    findings, checks = [], {}
+    if baseline is None:
+        status = "no_baseline"
+        summary = f"{host}: no baseline for host {host}: run the snapshot playbook"
+        findings.append(make_finding(host, COMPARE_CHECK, "coverage", "high", "baseline", summary))
+        for name in sorted(gathered):
+            error = normalize_result(name, gathered[name])[1]
+            checks[name] = f"error: {error}" if error else "ok"
+    else:
+        status = "compared"
+        baseline_checks = baseline.get("checks") or {}
+        for name in sorted(set(baseline_checks) | set(gathered)):
+            checks[name], check_findings = _compare_check(host, name, baseline_checks, gathered, policy)
+            findings.extend(check_findings)
+    findings = sort_findings(policy.apply(findings, as_utc(now).date()))
+    return {
+        "host": host,
+        "status": status,
+        "findings": findings,
+        "counts": count_by_severity(findings),
+        "checks": checks,
+        "worst_severity": worst_severity(findings),
+        "suppressed": sum(1 for f in findings if f.get("suppressed")),
+    }

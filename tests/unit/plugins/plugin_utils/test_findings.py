@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils import findings as fm
+
+
+def test_severities_are_ordered():
+    ranks = [fm.severity_rank(s) for s in ("critical", "high", "medium", "low", "info")]
+    assert ranks == sorted(ranks, reverse=True)
+    assert len(set(ranks)) == 5
+
+
+@pytest.mark.parametrize(
+    ("severity", "threshold", "expected"),
+    [
+        ("critical", "high", True),
+        ("high", "high", True),
+        ("medium", "high", False),
+        ("info", "info", True),
+        ("critical", "never", False),
+    ],
+)
+def test_severity_at_least(severity, threshold, expected):
+    assert fm.severity_at_least(severity, threshold) is expected
+
+
+@pytest.mark.parametrize("bad", ["severe", "", "HIGH", None])
+def test_bad_threshold_is_rejected(bad):
+    with pytest.raises(ValueError, match="not a severity or 'never'"):
+        fm.parse_threshold(bad)
+
+
+def test_unknown_severity_and_kind_are_rejected():
+    with pytest.raises(ValueError, match="unknown severity 'urgent'"):
+        fm.make_finding("h", "setuid", "added", "urgent", "/x", "s")
+    with pytest.raises(ValueError, match="unknown finding kind 'modified'"):
+        fm.make_finding("h", "setuid", "modified", "high", "/x", "s")
+
+
+def test_finding_has_the_contract_fields():
+    finding = fm.make_finding(
+        "h1",
+        "setuid",
+        "changed",
+        "high",
+        "/usr/bin/su",
+        "h1: changed",
+        {"mode": "4755"},
+        {"mode": "4777"},
+        "2025-01-01T00:00:00Z",
+    )
+    assert set(finding) == {
+        "id", "host", "check", "kind", "severity", "subject", "summary", "before", "after", "since", "suppressed"
+    }  # fmt: skip
+    assert finding["suppressed"] is None
+    assert len(finding["id"]) == 12
+    assert int(finding["id"], 16) >= 0
+
+
+def test_id_is_stable_and_depends_on_the_change_only():
+    a = fm.make_finding("h1", "setuid", "changed", "high", "/x", "one summary", {"mode": "4755"}, {"mode": "4777"})
+    b = fm.make_finding("h1", "setuid", "changed", "info", "/x", "other words", {"mode": "4755"}, {"mode": "4777"})
+    assert a["id"] == b["id"]
+    # a known value: the id must not change between versions or runs
+    assert (
+        a["id"]
+        == fm.digest(["h1", "setuid", "changed", "/x", fm.digest({"mode": "4755"}), fm.digest({"mode": "4777"})])[:12]
+    )
+    assert (
+        fm.make_finding("h1", "setuid", "changed", "high", "/x", "", {"mode": "4755"}, {"mode": "4775"})["id"]
+        != a["id"]
+    )
+    assert (
+        fm.make_finding("h2", "setuid", "changed", "high", "/x", "", {"mode": "4755"}, {"mode": "4777"})["id"]
+        != a["id"]
+    )
+    assert (
+        fm.make_finding("h1", "setuid", "changed", "high", "/y", "", {"mode": "4755"}, {"mode": "4777"})["id"]
+        != a["id"]
+    )
+
+
+def test_digest_is_canonical():
+    assert fm.digest({"a": 1, "b": [1, 2]}) == fm.digest({"b": [1, 2], "a": 1})
+    assert fm.digest({"a": 1}) != fm.digest({"a": "1"})
+
+
+def test_sort_count_and_worst():
+    make = fm.make_finding
+    items = [
+        make("h", "c", "added", "low", "/b", "s"),
+        make("h", "c", "added", "critical", "/z", "s"),
+        make("h", "c", "added", "low", "/a", "s"),
+        {**make("h", "c", "added", "critical", "/y", "s"), "suppressed": {"rule": "allow[0]"}},
+    ]
+    ordered = fm.sort_findings(items)
+    assert [(f["severity"], f["subject"]) for f in ordered] == [
+        ("critical", "/y"), ("critical", "/z"), ("low", "/a"), ("low", "/b")
+    ]  # fmt: skip
+    assert fm.count_by_severity(items) == {"critical": 1, "high": 0, "medium": 0, "low": 2, "info": 0}
+    assert fm.worst_severity(items[:1] + items[3:]) == "low"
+    assert fm.worst_severity([]) is None
+
+
+def test_utc_iso():
+    paris = timezone(timedelta(hours=1))
+    assert fm.utc_iso(datetime(2026, 1, 2, 4, 4, 5, tzinfo=paris)) == "2026-01-02T03:04:05Z"
+    assert fm.utc_iso(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
