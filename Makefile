@@ -41,7 +41,7 @@ AUDIT_HOST := $(subst localhost,this-host,$(shell hostname))
 audit: $(VENV)/.user-installed $(COLLECTION_LINK)
 	FLEETWATCH_STORE=$(AUDIT_DIR)/store FLEETWATCH_REPORT_DIR=$(AUDIT_DIR)/reports \
 	  $(BIN)/ansible-playbook -i "$(AUDIT_HOST)," -c local playbooks/compare.yml \
-	    -e fleetwatch_on_missing=snapshot -e fleetwatch_become=false
+	    -e fleetwatch_on_missing=snapshot -e fleetwatch_become=false -e ansible_python_interpreter=$(BIN)/python
 
 test: lint unit sanity integration ansible-lint
 

@@ -114,7 +114,10 @@ def _name(bit):
     return CAP_NAMES[bit] if bit < len(CAP_NAMES) else str(bit)
 
 
-def caps_to_text(permitted, inheritable, effective, named_bits=len(CAP_NAMES)):
+NAMED_BITS = len(CAP_NAMES)
+
+
+def caps_to_text(permitted, inheritable, effective, named_bits=NAMED_BITS):
     """Return the text libcap's ``cap_to_text`` (and so ``getcap``) prints for these three bit masks."""
 
     def state(bit):

@@ -364,7 +364,7 @@ def plan_filesystems(mounts, root, starts, excluder, include_fstypes=(), exclude
     holder = tree.resolve(root)
     if holder is None:  # a mount table without "/" (unusual chroots): root's filesystem alone, type unknown
         holder = Mount(len(mounts), b"/", "unknown", b"", frozenset())
-        mounts = list(mounts) + [holder]
+        mounts = [*mounts, holder]
         tree = MountTree([holder])
     plans = []
     for mount in mounts:

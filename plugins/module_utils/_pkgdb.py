@@ -75,7 +75,7 @@ class RootFS(object):
             if not pending and not follow_final:
                 done.append(name)
                 break
-            current = b"/" + b"/".join(done + [name])
+            current = b"/" + b"/".join([*done, name])
             target = self._readlink(current)
             if target is None:
                 done.append(name)
@@ -234,7 +234,8 @@ def dpkg_lookup(rootfs, wanted):
         for package, listed in owned:
             if package not in md5sums:
                 needed = {entry[1] for entries in owners.values() for entry in entries if entry[0] == package}
-                md5sums[package] = parse_md5sums(rootfs.read(info + b"/" + package.encode() + b".md5sums") or b"", needed)
+                data = rootfs.read(info + b"/" + package.encode() + b".md5sums") or b""
+                md5sums[package] = parse_md5sums(data, needed)
             digest = md5sums[package].get(listed)
             if digest is not None:
                 chosen = (package, digest)
@@ -252,8 +253,10 @@ def parse_rpm_output(text):
     current = None
     for line in text.split("\n"):
         if line.startswith(_RPM_MARK + "\t"):
-            _mark, name, algo = (line.split("\t") + ["", ""])[:3]
-            current = (name, RPM_DIGEST_ALGOS.get(algo.strip(), "md5" if algo.strip() in ("", "(none)") else None), [])
+            fields = line.split("\t")
+            name = fields[1] if len(fields) > 1 else ""
+            algo = fields[2].strip() if len(fields) > 2 else ""
+            current = (name, RPM_DIGEST_ALGOS.get(algo, "md5" if algo in ("", "(none)") else None), [])
             packages.append(current)
             continue
         if current is None or "\t" not in line or not line.startswith("/"):
@@ -279,7 +282,7 @@ def rpm_lookup(rootfs, wanted, run_command, rpm_bin):
     matcher = _Matcher(rootfs, wanted)
     result = {}
     for name, algo, files in packages:
-        listed = {path: digest for path, digest in files}
+        listed = dict(files)
         data = b"\n".join(listed) + b"\n"
         for path in matcher.candidates(data):
             place = matcher.owner_place(path, name)

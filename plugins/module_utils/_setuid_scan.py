@@ -32,7 +32,6 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._mounts import (
     is_under,
     plan_filesystems,
     read_mount_table,
-    rel_to_root,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text, text_to_path
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pkgdb import (
@@ -481,19 +480,18 @@ def scan(
     plans, tree = plan_filesystems(mounts, root_b, starts, excluder, include_fstypes, exclude_fstypes)
     scan_state.mount_points = frozenset(tree.visible)
 
-    cwd = None
     try:
         cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        pass
+    except OSError:  # the current directory is gone or unreadable: end in "/"
+        cwd = None
     try:
         for plan in plans:
             if not plan.scanned:
                 continue
-            if not all([scan_state.walk(plan, start) for start in plan.starts]):
-                if len(plan.starts) == 1:
-                    plan.scanned = False
-                    plan.reason = "not readable (see errors)"
+            readable = [scan_state.walk(plan, start) for start in plan.starts]
+            if not any(readable):
+                plan.scanned = False
+                plan.reason = "not readable (see errors)"
     finally:
         if cwd is not None:
             os.fchdir(cwd)

@@ -255,6 +255,13 @@ class Zone(object):
         or skipped hour of a summer time change, and the hour after it), for any year, since the year of a
         traditional line is only known at the end of its file.
         """
+        memo = self.__dict__.setdefault("_irregular_memo", {})
+        got = memo.get((first_year, last_year))
+        if got is None:
+            got = memo[(first_year, last_year)] = self._irregular_hours(first_year, last_year)
+        return got
+
+    def _irregular_hours(self, first_year, last_year):
         if self.is_fixed():
             return self.utc_offset(0) % HOUR != 0, frozenset()
         start = calendar.timegm((first_year, 1, 1, 0, 0, 0)) - 2 * DAY
@@ -324,6 +331,8 @@ class LibcZone(Zone):
     def local_to_utc(self, year, month, day, hour, minute=0, second=0, fold=0):
         if second == 60:
             second = 59
+        if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
+            raise ValueError("day is out of range for month")
         wall = (year, month, day, hour, minute, second)
         with self._tz():
             found = set()

@@ -285,7 +285,9 @@ filesystems:
       type: str
       sample: "254:0"
     fs_root:
-      description: The directory of the filesystem mounted there (not C(/) for bind mounts), or null from C(/proc/mounts).
+      description:
+        - The directory of the filesystem mounted there (not C(/) for a bind mount of a subtree), or null from
+          C(/proc/mounts).
       type: str
       sample: /
     nosuid:
@@ -372,17 +374,17 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._setuid_scan impo
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", default="/"),
-            paths=dict(type="list", elements="str", default=[]),
-            exclude=dict(type="list", elements="str", default=[]),
-            include_fstypes=dict(type="list", elements="str", default=[]),
-            exclude_fstypes=dict(type="list", elements="str", default=[]),
-            checksum=dict(type="bool", default=True),
-            package_check=dict(type="bool", default=True),
-            capabilities=dict(type="bool", default=True),
-            max_errors=dict(type="int", default=DEFAULT_MAX_ERRORS),
-        ),
+        argument_spec={
+            "root": {"type": "path", "default": "/"},
+            "paths": {"type": "list", "elements": "str", "default": []},
+            "exclude": {"type": "list", "elements": "str", "default": []},
+            "include_fstypes": {"type": "list", "elements": "str", "default": []},
+            "exclude_fstypes": {"type": "list", "elements": "str", "default": []},
+            "checksum": {"type": "bool", "default": True},
+            "package_check": {"type": "bool", "default": True},
+            "capabilities": {"type": "bool", "default": True},
+            "max_errors": {"type": "int", "default": DEFAULT_MAX_ERRORS},
+        },
         supports_check_mode=True,
     )
     params = module.params

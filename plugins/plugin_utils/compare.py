@@ -52,7 +52,8 @@ def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy
     """Compare one host: ``{"host", "status", "findings", "counts", "checks", "worst_severity", "suppressed"}``.
 
     ``status`` is ``compared`` or ``no_baseline``; ``checks`` maps each check to ``ok``, ``missing``,
-    ``no baseline`` or ``error: …``. Findings are policy-applied and sorted, most severe first.
+    ``no baseline`` or ``error: …``. Findings are policy-applied and sorted, most severe first. ``accepted`` is the
+    baseline's record of accepted findings, which the fleet engine honours for outliers of the same subject.
     """
     policy = policy or Policy()
     gathered = gathered if isinstance(gathered, dict) else {}
@@ -79,4 +80,5 @@ def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy
         "checks": checks,
         "worst_severity": worst_severity(findings),
         "suppressed": sum(1 for f in findings if f.get("suppressed")),
+        "accepted": list((baseline or {}).get("accepted") or []),
     }

@@ -112,6 +112,30 @@ def _outliers(group: str, check_name: str, by_host: dict, fleet_settings: dict) 
     return findings
 
 
+def _honour_accepts(findings: list[dict], host_results: Mapping[str, dict]) -> list[dict]:
+    """Suppress an outlier whose host has accepted a finding of the same check and subject: a human reviewed it."""
+    for finding in findings:
+        if finding["kind"] != "anomaly" or finding.get("suppressed"):
+            continue
+        compare = (host_results.get(finding["host"]) or {}).get("compare") or {}
+        record = next(
+            (
+                a
+                for a in reversed(compare.get("accepted") or [])
+                if (a.get("check"), a.get("subject")) == (finding["check"], finding["subject"])
+            ),
+            None,
+        )
+        if record is not None:
+            finding["suppressed"] = {
+                "accepted": record.get("id"),
+                "reason": record.get("reason"),
+                "owner": record.get("who"),
+                "when": record.get("when"),
+            }
+    return findings
+
+
 # Compare statuses that audited the host; a snapshot or an accept writes a baseline without comparing.
 COMPARED = ("compared", "no_baseline")
 SILENT = ("unreachable", "failed", "skipped", "no result")
@@ -169,7 +193,7 @@ def analyze_fleet(
     for (group, check_name), by_host in sorted(_observe(host_results, host_groups, policy).items()):
         fleet_findings.extend(_outliers(group, check_name, by_host, policy.fleet))
         groups.setdefault(group, {})[check_name] = sorted(by_host)
-    fleet_findings = sort_findings(policy.apply(fleet_findings, as_utc(now).date()))
+    fleet_findings = sort_findings(_honour_accepts(policy.apply(fleet_findings, as_utc(now).date()), host_results))
     for finding in fleet_findings:
         host_findings.setdefault(finding["host"], [])
         if all(f["id"] != finding["id"] for f in host_findings[finding["host"]]):

@@ -37,6 +37,8 @@ def _suppression(finding: dict) -> str:
     rule = finding.get("suppressed")
     if not rule:
         return ""
+    if "accepted" in rule:
+        return markdown(f"accepted {rule['accepted']} on this host: {rule['reason']} ({rule['owner']}, {rule['when']})")
     return markdown(f"{rule['rule']}: {rule['reason']} ({rule['owner']}, until {rule['expires']})")
 
 

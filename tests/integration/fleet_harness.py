@@ -1302,7 +1302,9 @@ def run_with_ansible_runner(
         config = _resolve_config(ansible_config, workdir)
         path = _write_playbook(playbook, workdir)
         run_env = ansible_env(config, local_tmp, control_dir, env)
-        envvars = {key: value for key, value in run_env.items() if key.startswith("ANSIBLE_") or key == "PATH"}
+        envvars = {
+            key: value for key, value in run_env.items() if key.startswith(("ANSIBLE_", "FLEETWATCH_")) or key == "PATH"
+        }
         with _without_ansible_environment():
             runner = ansible_runner.run(
                 private_data_dir=str(workdir),

@@ -1,0 +1,1557 @@
+# Copyright: (c) 2026, fleetwatch developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Log sources shared by the log gatherers (private to the collection; target side, Python 3.8+, read-only).
+
+A *source* is a syslog file with its rotated siblings (:class:`FileSource`) or the systemd journal
+(:class:`JournalSource`). Both offer the same two ways to read:
+
+- ``count()``: events per UTC hour (the fast path used by ``log_rate_info``) with, per source and per file,
+  lines parsed and not parsed, first and last event, boots seen, steps back in time, errors;
+- ``events()``: every event as an :class:`Event` (UTC time, raw bytes, where it came from), for gatherers that
+  parse messages (sshd authentication, firewall LOG lines). The same statistics are available afterwards.
+
+Files are read in blocks of ``chunk_size`` bytes (16 MiB): memory stays bounded whatever the file or line size.
+Counting keeps per-line work in C: syslog files are sorted by time, so the lines of one clock hour form a run; the
+run's end is found by bisection on the hour prefix, the run is verified line by line with ``bytes.count`` (every line
+of the run must start with the same ``Mmm dd HH:`` prefix: the count of ``"\\n" + prefix`` equals the count of
+newlines) or a regular expression (RFC 3339: same hour, same offset), and counted with ``bytes.count(b"\\n")``.
+Lines that do not fit (garbage, out-of-order lines, the hours around a summer time change, zones whose offset is
+not a whole hour) go through the per-line path, which gives the same answer more slowly.
+
+Traditional timestamps have no year. The year of a file's last event is the one that puts it closest to the
+file's modification time (or the ``year`` option); going back through the file, a step of more than half a year
+between two lines is a new year (``Dec 31`` then ``Jan  1``), a smaller step back is a step back in time (counted
+in ``backward_jumps``), never a year.
+"""
+
+from __future__ import annotations
+
+import bz2
+import calendar
+import errno
+import gzip
+import os
+import re
+import stat
+import subprocess
+import tempfile
+import zlib
+from collections import namedtuple
+
+from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
+from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
+    _CUM_DAYS,
+    HOUR,
+    LEAP_YEAR_SECONDS,
+    RFC3339,
+    RFC5424,
+    TRADITIONAL,
+    floor_hour,
+    hour_label,
+    iso_utc,
+    parse_head,
+)
+
+try:
+    import lzma
+except ImportError:  # pragma: no cover - Python built without lzma
+    lzma = None
+
+# What reading a damaged or unreadable file can raise (truncated or corrupt compressed data included).
+READ_ERRORS = (OSError, EOFError, zlib.error, ValueError) + ((lzma.LZMAError,) if lzma is not None else ())
+
+CHUNK_SIZE = 16 * 1024 * 1024
+HEAD = 64  # bytes of a line looked at for its timestamp
+LONG_LINE_HEAD = 4096  # what is kept of a line longer than the buffer
+MAX_BOOTS = 500  # boot lines reported per source (the count is always exact)
+_HALF_YEAR = LEAP_YEAR_SECONDS // 2
+_BOOT_NEEDLE = b"Linux version "
+
+# /var/log files discovered by default (relative to root), in this order.
+DEFAULT_FILES = (
+    "/var/log/syslog",
+    "/var/log/messages",
+    "/var/log/auth.log",
+    "/var/log/secure",
+    "/var/log/kern.log",
+    "/var/log/daemon.log",
+    "/var/log/user.log",
+    "/var/log/cron",
+    "/var/log/cron.log",
+    "/var/log/maillog",
+    "/var/log/mail.log",
+)
+JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
+
+Event = namedtuple("Event", "time data offset origin fields boot_id")
+Event.__doc__ = """One log event.
+
+``time``: UTC epoch seconds (float); ``data``: the raw line without its newline (files) or the MESSAGE (journal), as
+bytes; ``offset``: where the text after the timestamp starts in ``data`` (0 for the journal); ``origin``: the file
+path (as inside ``root``) or ``"journal"``; ``fields``: journal fields asked for (dict of bytes), None for files;
+``boot_id``: the journal's ``_BOOT_ID`` (None for files)."""
+
+
+class SourceError(Exception):
+    """A source that cannot be read as a whole (its files are missing, journalctl failed, ...)."""
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _error_text(exc):
+    if isinstance(exc, OSError) and exc.strerror:
+        return "%s (%s)" % (exc.strerror, errno.errorcode.get(exc.errno, exc.errno))
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def resolve_in_root(root, path):
+    """Host path of ``path`` as seen with ``root`` as ``/``: symbolic links are resolved inside ``root``.
+
+    Absolute link targets and ``..`` never leave ``root``. Returns None on a link loop.
+    """
+    if root in ("/", ""):
+        return path
+    parts = [p for p in path.split("/") if p and p != "."]
+    parts.reverse()
+    done = []
+    hops = 0
+    while parts:
+        name = parts.pop()
+        if name == "..":
+            if done:
+                done.pop()
+            continue
+        host = os.path.join(root, *(done + [name]))
+        try:
+            target = os.readlink(host)
+        except OSError:
+            done.append(name)
+            continue
+        hops += 1
+        if hops > 40:
+            return None
+        if target.startswith("/"):
+            done = []
+        parts.extend(reversed([p for p in target.split("/") if p and p != "."]))
+    return os.path.join(root, *done) if done else root
+
+
+_ROTATED_RE_CACHE = {}
+
+
+def _rotated_re(base):
+    pattern = _ROTATED_RE_CACHE.get(base)
+    if pattern is None:
+        pattern = re.compile(
+            re.escape(base) + r"(?:\.(\d{1,6})|-(\d{8}(?:\d{2}){0,3}))(?:\.(gz|bz2|xz|zst|lz4|Z))?\Z"
+        )
+        _ROTATED_RE_CACHE[base] = pattern
+    return pattern
+
+
+def rotated_siblings(host_dir, base):
+    """Rotated versions of ``base`` in ``host_dir``, oldest first.
+
+    Returns ``(files, duplicates)``: ``files`` a list of names; ``duplicates`` a list of ``(name, kept)`` for a
+    compressed and an uncompressed version of the same rotation (``syslog.2`` and ``syslog.2.gz`` while logrotate
+    compresses): the uncompressed one is read, the other reported as skipped.
+
+    Numbered rotations (``syslog.1``, ``syslog.2.gz``: the highest number is the oldest) and ``dateext`` ones
+    (``syslog-20251001``, ``syslog-2025100112.gz``: by date) are recognised; when both schemes are present they
+    are ordered by modification time.
+    """
+    try:
+        names = os.listdir(host_dir)
+    except OSError:
+        return [], []
+    pattern = _rotated_re(base)
+    found = {}
+    for name in names:
+        match = pattern.match(name)
+        if match is None:
+            continue
+        number, date, comp = match.groups()
+        key = ("n", int(number)) if number is not None else ("d", date)
+        found.setdefault(key, []).append((comp is not None, name))
+    duplicates = []
+    chosen = []
+    for key, versions in found.items():
+        versions.sort()
+        chosen.append((key, versions[0][1]))
+        for _comp, name in versions[1:]:
+            duplicates.append((name, versions[0][1]))
+    schemes = {key[0] for key, _name in chosen}
+    if len(schemes) > 1:
+
+        def order(item):
+            try:
+                mtime = os.stat(os.path.join(host_dir, item[1])).st_mtime
+            except OSError:
+                mtime = 0
+            return (mtime, item[1])
+
+        chosen.sort(key=order)
+    elif schemes == {"n"}:
+        chosen.sort(key=lambda item: -item[0][1])
+    else:
+        chosen.sort(key=lambda item: (item[0][1].ljust(14, "0"), item[1]))
+    return [name for _key, name in chosen], duplicates
+
+
+def _open_no_atime(path):
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    noatime = getattr(os, "O_NOATIME", 0)
+    if noatime:
+        try:
+            return os.open(path, flags | noatime)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EINVAL):
+                raise
+    return os.open(path, flags)
+
+
+def open_log(path):
+    """Open a (maybe compressed) log file for binary reading: ``(compression, stream)``.
+
+    Compression is recognised by content (gzip, bzip2, xz); zstd and lz4 are recognised and refused.
+    Only regular files are opened (never a FIFO or a device, which could block or have side effects).
+    """
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    fd = _open_no_atime(path)
+    raw = os.fdopen(fd, "rb", buffering=0)
+    try:
+        magic = raw.read(6)
+        raw.seek(0)
+        if magic[:2] == b"\x1f\x8b":
+            return "gzip", gzip.GzipFile(fileobj=raw, mode="rb")
+        if magic[:3] == b"BZh":
+            return "bzip2", bz2.BZ2File(raw, "rb")
+        if magic == b"\xfd7zXZ\x00":
+            if lzma is None:
+                raise OSError(errno.ENOTSUP, "xz compression is not supported by this Python", path)
+            return "xz", lzma.LZMAFile(raw, "rb")
+        if magic[:4] == b"\x28\xb5\x2f\xfd":
+            raise OSError(errno.ENOTSUP, "zstd compression is not supported", path)
+        if magic[:4] == b"\x04\x22\x4d\x18":
+            raise OSError(errno.ENOTSUP, "lz4 compression is not supported", path)
+        return None, raw
+    except BaseException:
+        raw.close()
+        raise
+
+
+def read_blocks(stream, chunk_size=CHUNK_SIZE):
+    """Yield ``(buf, start, end, long_line)``: ``buf[start:end]`` holds whole lines, ``buf[start - 1]`` is a newline.
+
+    Every line ends with a newline except, at the end of the stream, a last line without one. A line longer
+    than ``chunk_size`` is given once, as its first ``LONG_LINE_HEAD`` bytes (in a block of its own, with
+    ``long_line`` True), and the rest of it is skipped: memory stays bounded.
+    The buffer is reused: a consumer must not keep it.
+    """
+    size = max(int(chunk_size), 64)
+    buf = bytearray(size + 1)
+    buf[0] = 10
+    view = memoryview(buf)
+    fill = 1
+    skipping = False
+    try:
+        while True:
+            got = stream.readinto(view[fill:])
+            if not got:
+                break
+            fill += got
+            if skipping:
+                nl = buf.find(b"\n", 1, fill)
+                if nl < 0:
+                    fill = 1
+                    continue
+                tail = fill - nl - 1
+                buf[1 : 1 + tail] = buf[nl + 1 : fill]
+                fill = 1 + tail
+                skipping = False
+                if fill == 1:
+                    continue
+            last = buf.rfind(b"\n", 1, fill)
+            if last < 0:
+                if fill < len(buf):
+                    continue
+                long_line = b"\n" + bytes(buf[1 : 1 + LONG_LINE_HEAD]) + b"\n"
+                yield long_line, 1, len(long_line), True
+                skipping = True
+                fill = 1
+                continue
+            yield buf, 1, last + 1, False
+            tail = fill - last - 1
+            if tail:
+                buf[1 : 1 + tail] = buf[last + 1 : fill]
+            fill = 1 + tail
+        if fill > 1 and not skipping:
+            yield buf, 1, fill, False
+    finally:
+        view.release()
+
+
+# ------------------------------------------------------------------------------------------------ file scan
+
+
+def _region_patterns(head, info, cache):
+    """Regular expressions recognising lines of the same clock hour and format as the line ``head`` (RFC 3339).
+
+    Returns ``(positive, negative)``: ``positive.match(buf, pos)`` for a line start, ``negative.search`` finds a
+    newline followed by a line that is not of the hour. Lines accepted are exactly lines the per-line parser
+    reads as the same hour with the same offset.
+    """
+    kind, start, key_end, end = info[0], info[1], info[2], info[3]
+    offset_text = head[info[3] - _offset_len(head, end) : end] if info[11] is not None else b""
+    sig = (kind, bytes(head[start:key_end]), bytes(offset_text))
+    got = cache.get(sig)
+    if got is None:
+        prefix = rb"<(?:\d|[1-9]\d|1[0-8]\d|19[01])>1 " if kind == RFC5424 else b""
+        body = (
+            prefix
+            + re.escape(sig[1])
+            + rb":[0-5]\d:(?:[0-5]\d|60)(?:[.,]\d{1,9})?"
+            + re.escape(sig[2])
+            + rb"(?=[ \t\n]|\Z)"
+        )
+        if len(cache) > 64:
+            cache.clear()
+        got = (re.compile(body), re.compile(rb"\n(?!" + body + rb")"))
+        cache[sig] = got
+    return got
+
+
+def _offset_len(head, end):
+    """Length of the UTC offset text ending at ``end`` (``Z``, ``+0200`` or ``+02:00``)."""
+    if head[end - 1 : end] in (b"Z", b"z"):
+        return 1
+    if head[end - 3 : end - 2] == b":":
+        return 6
+    return 5
+
+
+class FileScan(object):
+    """Counts (or walks) the lines of one log file. Years of traditional timestamps are resolved in ``finish``."""
+
+    def __init__(self, zone, irregular, irregular_year, mtime=None, year=None):
+        self.zone = zone
+        self.irr_everywhere, self.irr_hours = irregular  # for traditional (year-less) hours
+        self.irregular_year = irregular_year  # callable(year) -> (everywhere, hours) for dated timestamps
+        self.mtime = mtime
+        self.year = year
+        self.lines = 0
+        self.unparsed = 0
+        self.long_lines = 0
+        self.formats = {}
+        self.tcounts = {}  # (r, month, day, hour) -> n    traditional, regular hours
+        self.tmin = {}  # (r, month, day, hour, fold, minute) -> n    traditional, irregular hours
+        self.ucounts = {}  # UTC hour index -> n
+        # traditional clock: relative year r, previous stamp
+        self.t_r = 0
+        self.t_total = None  # r * LEAP_YEAR_SECONDS + seconds in year (+ fold hour) of the previous line
+        self.t_hk = None
+        self.t_last = None  # (r, m, d, h, M, S, fold) of the last traditional line
+        self.fold_key = None
+        self.fold = 0
+        self.fold_prev = 0
+        # absolute clock
+        self.u_prev = None
+        self.u_hk = None
+        self.first = None  # ("t", r, m, d, h, M, S, fold) or ("u", epoch)
+        self.last = None
+        self.jumps = 0
+        self.jump_best = None  # (pseudo seconds, prev stamp, stamp)
+        self.boots = []  # (stamp, text)
+        self.boot_count = 0
+        self.utc_cache = {}
+        self.regex_cache = {}
+        self.anchor = None  # year of relative year 0, known after finish()
+        self.error = None
+
+    # -- clocks -------------------------------------------------------------------------------------------------
+
+    def _trad(self, m, d, h, mi, s):
+        """Observe a traditional timestamp: returns ``(r, fold)``, updates year, fold, steps back."""
+        secs = (((_CUM_DAYS[m] + d - 1) * 24 + h) * 60 + mi) * 60 + s
+        prev = self.t_total
+        r = self.t_r
+        if prev is not None:
+            total = r * LEAP_YEAR_SECONDS + secs
+            diff = total - prev
+            if diff > _HALF_YEAR:
+                r -= 1
+            elif diff < -_HALF_YEAR:
+                r += 1
+        fold = 0
+        if self.irr_everywhere or (m, d, h) in self.irr_hours:
+            key = (r, m, d, h)
+            cur = mi * 60 + s
+            if key != self.fold_key:
+                self.fold_key = key
+                self.fold = 0
+            elif cur < self.fold_prev - 60:
+                self.fold = 1
+            self.fold_prev = cur
+            fold = self.fold
+        total = r * LEAP_YEAR_SECONDS + secs + fold * HOUR
+        hk = (r, m, d, h, fold)
+        if self.t_hk is not None and hk < self.t_hk:
+            self.jumps += 1
+            step = prev - total
+            if self.jump_best is None or step > self.jump_best[0]:
+                self.jump_best = (step, self.t_last, (r, m, d, h, mi, s, fold))
+        self.t_r = r
+        self.t_total = total
+        self.t_hk = hk
+        self.t_last = stamp = (r, m, d, h, mi, s, fold)
+        if self.first is None:
+            self.first = ("t",) + stamp
+        self.last = ("t",) + stamp
+        return r, fold
+
+    def _abs(self, when):
+        hk = int(when // HOUR)
+        if self.u_hk is not None and hk < self.u_hk:
+            self.jumps += 1
+            step = self.u_prev - when
+            if self.jump_best is None or step > self.jump_best[0]:
+                self.jump_best = (step, ("u", self.u_prev), ("u", when))
+        self.u_prev = when
+        self.u_hk = hk
+        if self.first is None:
+            self.first = ("u", when)
+        self.last = ("u", when)
+        return hk
+
+    def _dated(self, info, head):
+        """UTC epoch of an RFC 3339 / RFC 5424 timestamp, observing it. None if it is not valid in the zone."""
+        year, month, day, hour, minute, second, micro, offset = info[4:12]
+        if offset is not None:
+            when = calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
+        else:
+            fold = 0
+            everywhere, hours = self.irregular_year(year)
+            if everywhere or (month, day, hour) in hours:
+                key = (year, month, day, hour)
+                cur = minute * 60 + second
+                if key != self.fold_key:
+                    self.fold_key = key
+                    self.fold = 0
+                elif cur < self.fold_prev - 60:
+                    self.fold = 1
+                self.fold_prev = cur
+                fold = self.fold
+            when = self.zone.local_to_utc(year, month, day, hour, minute, second, fold) + micro / 1e6
+        self._abs(when)
+        return when
+
+    def _count_kind(self, kind, n):
+        self.formats[kind] = self.formats.get(kind, 0) + n
+
+    # -- per line -----------------------------------------------------------------------------------------------
+
+    def _line(self, head):
+        """Count one line from its first bytes (cut at its newline). Returns the parse or None."""
+        info = parse_head(head)
+        if info is None:
+            self.unparsed += 1
+            return None
+        kind = info[0]
+        if kind == TRADITIONAL:
+            m, d, h, mi, s = info[3:8]
+            r, fold = self._trad(m, d, h, mi, s)
+            if self.irr_everywhere or (m, d, h) in self.irr_hours:
+                key = (r, m, d, h, fold, mi)
+                self.tmin[key] = self.tmin.get(key, 0) + 1
+            else:
+                key = (r, m, d, h)
+                self.tcounts[key] = self.tcounts.get(key, 0) + 1
+        else:
+            hk = int(self._dated(info, head) // HOUR)
+            self.ucounts[hk] = self.ucounts.get(hk, 0) + 1
+        self._count_kind(kind, 1)
+        return info
+
+    def _lines(self, buf, p, q, boots):
+        """Count the lines starting in ``[p, q)`` one by one."""
+        find = buf.find
+        while p < q:
+            nl = find(b"\n", p, q)
+            le = q if nl < 0 else nl
+            head = bytes(buf[p : min(le, p + HEAD)])
+            self.lines += 1
+            info = self._line(head)
+            if boots and info is not None and boots[-1] < le:
+                self._boot_lines(buf, p, le, boots)
+            p = le + 1
+
+    def _boot_lines(self, buf, p, le, boots):
+        while boots and boots[-1] < p:
+            boots.pop()
+        if boots and boots[-1] < le:
+            pos = boots.pop()
+            while boots and boots[-1] < le:
+                boots.pop()
+            if b"kernel" in bytes(buf[p:pos]):
+                self.boot_count += 1
+                if len(self.boots) < MAX_BOOTS:
+                    text = bytes(buf[pos : min(le, pos + 120)])
+                    self.boots.append((self.last, text))
+
+    # -- fast path ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _run_end(buf, p, end, same):
+        """First line start after ``p`` (up to ``end``) whose line is not ``same``, by bisection (sorted lines)."""
+        last_start = buf.rfind(b"\n", p - 1, end - 1) + 1
+        if last_start <= p:
+            return end
+        if same(last_start):
+            return end
+        lo, hi = p, last_start
+        find = buf.find
+        rfind = buf.rfind
+        while True:
+            mid = (lo + hi) >> 1
+            nl = find(b"\n", mid, hi - 1)
+            if nl < 0:
+                nl = rfind(b"\n", lo, mid)
+                if nl < 0:
+                    return hi
+            ls = nl + 1
+            if ls <= lo or ls >= hi:
+                return hi
+            if same(ls):
+                lo = ls
+            else:
+                hi = ls
+
+    def feed(self, buf, start, end, long_line=False):
+        """Count the lines of a block from :func:`read_blocks`."""
+        if long_line:
+            self.long_lines += 1
+        count = buf.count
+        boots = []
+        pos = buf.find(_BOOT_NEEDLE, start, end)
+        while pos >= 0:
+            boots.append(pos)
+            pos = buf.find(_BOOT_NEEDLE, pos + 1, end)
+        boots.reverse()  # popped from the end: smallest first
+        p = start
+        while p < end:
+            nl = buf.find(b"\n", p, min(end, p + HEAD))
+            head = bytes(buf[p : nl if nl >= 0 else min(end, p + HEAD)])
+            info = parse_head(head)
+            if info is None or info[1] != 0 and info[0] != RFC5424:
+                nxt = buf.find(b"\n", p, end)
+                nxt = end if nxt < 0 else nxt + 1
+                self._lines(buf, p, nxt, boots)
+                p = nxt
+                continue
+            kind = info[0]
+            if kind == TRADITIONAL:
+                m, d, h = info[3:6]
+                if self.irr_everywhere or (m, d, h) in self.irr_hours:
+                    nxt = buf.find(b"\n", p, end)
+                    nxt = end if nxt < 0 else nxt + 1
+                    self._lines(buf, p, nxt, boots)
+                    p = nxt
+                    continue
+                key = head[: info[2]]
+                q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
+                n = count(b"\n", p - 1, q - 1)
+                if n > 1 and count(b"\n" + key, p - 1, q - 1 + len(key)) != n:
+                    self._lines(buf, p, q, boots)
+                    p = q
+                    continue
+                self.lines += n
+                r, _fold = self._trad(m, d, h, info[6], info[7])
+                ck = (r, m, d, h)
+                self.tcounts[ck] = self.tcounts.get(ck, 0) + n
+                self._count_kind(kind, n)
+                last = buf.rfind(b"\n", p - 1, q - 1) + 1
+                if boots and boots[-1] < q:
+                    self._boots_in_run(buf, p, q, boots, lambda got: ("t", r) + got[3:8] + (0,))
+                if last > p:
+                    tail = parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0])
+                    self._trad(m, d, h, tail[6], tail[7])
+                p = q
+                continue
+            # RFC 3339 / RFC 5424
+            year, month, day, hour = info[4:8]
+            offset = info[11]
+            if offset is not None:
+                if offset % HOUR:
+                    hk = None
+                else:
+                    hk = (calendar.timegm((year, month, day, hour, 0, 0)) - offset) // HOUR
+            else:
+                everywhere, hours = self.irregular_year(year)
+                if everywhere or (month, day, hour) in hours:
+                    hk = None
+                else:
+                    ck = (year, month, day, hour)
+                    hk = self.utc_cache.get(ck)
+                    if hk is None:
+                        hk = self.zone.local_to_utc(year, month, day, hour) // HOUR
+                        self.utc_cache[ck] = hk
+            if hk is None:
+                nxt = buf.find(b"\n", p, end)
+                nxt = end if nxt < 0 else nxt + 1
+                self._lines(buf, p, nxt, boots)
+                p = nxt
+                continue
+            positive, negative = _region_patterns(head, info, self.regex_cache)
+            q = self._run_end(buf, p, end, lambda ls, _m=positive.match: _m(buf, ls) is not None)
+            n = count(b"\n", p - 1, q - 1)
+            if n > 1 and negative.search(buf, p - 1, q - 1) is not None:
+                self._lines(buf, p, q, boots)
+                p = q
+                continue
+            self.lines += n
+            self._dated(info, head)
+            self.ucounts[hk] = self.ucounts.get(hk, 0) + n
+            self._count_kind(kind, n)
+            if boots and boots[-1] < q:
+                self._boots_in_run(buf, p, q, boots, self._dated_stamp)
+            last = buf.rfind(b"\n", p - 1, q - 1) + 1
+            if last > p:
+                self._dated(parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0]), None)
+            p = q
+
+    def _dated_stamp(self, info):
+        year, month, day, hour, minute, second, micro, offset = info[4:12]
+        if offset is not None:
+            return ("u", calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6)
+        return ("u", self.zone.local_to_utc(year, month, day, hour, minute, second) + micro / 1e6)
+
+    def _boots_in_run(self, buf, p, q, boots, stamp_of):
+        while boots and boots[-1] < q:
+            pos = boots.pop()
+            if pos < p:
+                continue
+            ls = buf.rfind(b"\n", p - 1, pos) + 1
+            le = buf.find(b"\n", pos, q)
+            le = q if le < 0 else le
+            while boots and boots[-1] < le:
+                boots.pop()
+            if b"kernel" not in bytes(buf[ls:pos]):
+                continue
+            self.boot_count += 1
+            if len(self.boots) < MAX_BOOTS:
+                info = parse_head(bytes(buf[ls : ls + HEAD]).split(b"\n", 1)[0])
+                self.boots.append((stamp_of(info), bytes(buf[pos : min(le, pos + 120)])))
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    def walk(self, buf, start, end):
+        """Yield ``(line_start, line_end, info, stamp)`` for every line of a block, observing the clocks.
+
+        ``stamp`` is ``("t", r, m, d, h, M, S, fold)`` or ``("u", epoch)``, None for a line that is not an event.
+        """
+        find = buf.find
+        p = start
+        while p < end:
+            nl = find(b"\n", p, end)
+            le = end if nl < 0 else nl
+            head = bytes(buf[p : min(le, p + HEAD)])
+            info = parse_head(head)
+            if info is None:
+                stamp = None
+            elif info[0] == TRADITIONAL:
+                r, fold = self._trad(*info[3:8])
+                stamp = ("t", r) + info[3:8] + (fold,)
+            else:
+                stamp = ("u", self._dated(info, head))
+            yield p, le, info, stamp
+            p = le + 1
+
+    # -- results ------------------------------------------------------------------------------------------------
+
+    def finish(self):
+        """Resolve the years of traditional timestamps; returns the hourly counts ``{hour index: n}``."""
+        zone = self.zone
+        hours = dict(self.ucounts)
+        self.anchor = None
+        if self.t_last is not None:
+            r_last, m, d, h, mi, s, fold = self.t_last
+            if self.year is not None:
+                last_year = int(self.year)
+            else:
+                last_year = self._year_from_mtime(m, d, h, mi, s)
+            self.anchor = last_year - r_last
+        invalid = 0
+        for (r, m, d, h), n in self.tcounts.items():
+            when = self.to_utc(("t", r, m, d, h, 0, 0, 0))
+            if when is None:
+                invalid += n
+                continue
+            hk = int(when // HOUR)
+            hours[hk] = hours.get(hk, 0) + n
+        for (r, m, d, h, fold, mi), n in self.tmin.items():
+            when = self.to_utc(("t", r, m, d, h, mi, 0, fold))
+            if when is None:
+                invalid += n
+                continue
+            hk = int(when // HOUR)
+            hours[hk] = hours.get(hk, 0) + n
+        if invalid:  # e.g. Feb 29 in a year that is not a leap year
+            self.unparsed += invalid
+            self.formats[TRADITIONAL] = self.formats.get(TRADITIONAL, 0) - invalid
+        return hours
+
+    def _year_from_mtime(self, m, d, h, mi, s):
+        if self.mtime is None:
+            import time
+
+            ref = time.time()
+        else:
+            ref = self.mtime
+        ref_year = int(_year_of(ref + self.zone.utc_offset(ref)))
+        best = None
+        for year in (ref_year - 1, ref_year, ref_year + 1):
+            try:
+                when = self.zone.local_to_utc(year, m, d, h, mi, s)
+            except ValueError:
+                continue
+            if best is None or abs(when - ref) < best[0]:
+                best = (abs(when - ref), year)
+        return best[1] if best else ref_year
+
+    def to_utc(self, stamp):
+        """UTC epoch of a stamp (after :meth:`finish`), None if not a valid date."""
+        if stamp is None:
+            return None
+        if stamp[0] == "u":
+            return stamp[1]
+        if self.anchor is None:
+            return None
+        _t, r, m, d, h, mi, s, fold = stamp
+        try:
+            return float(self.zone.local_to_utc(self.anchor + r, m, d, h, mi, s, fold))
+        except (ValueError, OverflowError):
+            return None
+
+    def largest_jump(self):
+        if self.jump_best is None:
+            return None
+        _step, before, after = self.jump_best
+        if before[0] != "u":
+            before = ("t",) + tuple(before)
+            after = ("t",) + tuple(after)
+        a = self.to_utc(before)
+        b = self.to_utc(after)
+        if a is None or b is None:
+            return None
+        return round(a - b, 6)
+
+
+def _year_of(local_epoch):
+    import time
+
+    return time.gmtime(local_epoch).tm_year
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+
+class _Window(object):
+    """The time window: ``since``/``until`` epoch seconds widened to whole UTC hours (None: unbounded)."""
+
+    def __init__(self, since=None, until=None):
+        self.since = floor_hour(since)
+        self.until = None if until is None else -int(-until // HOUR) * HOUR
+        self.since_hk = None if self.since is None else self.since // HOUR
+        self.until_hk = None if self.until is None else self.until // HOUR
+
+    def has_hour(self, hk):
+        return (self.since_hk is None or hk >= self.since_hk) and (self.until_hk is None or hk < self.until_hk)
+
+    def has(self, when):
+        return (self.since is None or when >= self.since) and (self.until is None or when < self.until)
+
+
+class _Result(object):
+    """What every source reports (see the module's RETURN documentation)."""
+
+    def __init__(self, name, kind, path):
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.hours = {}
+        self.files = []
+        self.lines = 0
+        self.parsed = 0
+        self.unparsed = 0
+        self.outside_window = 0
+        self.first = None
+        self.last = None
+        self.jumps = 0
+        self.largest_jump = None
+        self.boots = []
+        self.boot_count = 0
+        self.formats = {}
+        self.error = None
+        self.timezone = None
+
+    def add_hours(self, hours, window):
+        for hk, n in hours.items():
+            if window.has_hour(hk):
+                self.hours[hk] = self.hours.get(hk, 0) + n
+            else:
+                self.outside_window += n
+
+    def note_jump(self, step):
+        self.jumps += 1
+        if step is not None and (self.largest_jump is None or step > self.largest_jump):
+            self.largest_jump = step
+
+    def as_dict(self):
+        boots = sorted(self.boots, key=lambda b: (b.get("time") or "", b.get("boot_id") or ""))
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "path": self.path,
+            "timezone": self.timezone,
+            "hours": {hour_label(hk): self.hours[hk] for hk in sorted(self.hours)},
+            "first_event": iso_utc(self.first),
+            "last_event": iso_utc(self.last),
+            "lines": self.lines,
+            "parsed": self.parsed,
+            "unparsed": self.unparsed,
+            "outside_window": self.outside_window,
+            "formats": dict(sorted(self.formats.items())),
+            "backward_jumps": self.jumps,
+            "largest_backward_jump": self.largest_jump,
+            "boots": boots,
+            "boot_count": self.boot_count,
+            "files": self.files,
+            "error": self.error,
+        }
+
+
+class FileSource(object):
+    """A log file and its rotated siblings, read oldest to newest.
+
+    ``path`` is absolute as seen inside ``root``. ``zone`` is a :class:`_timestamps.Zone`; ``year`` forces the year
+    of the last traditional event of every file (else taken from the file's modification time).
+    """
+
+    kind = "file"
+
+    def __init__(self, path, zone, root="/", name=None, rotated=True, year=None, chunk_size=CHUNK_SIZE):
+        self.path = path
+        self.zone = zone
+        self.root = root or "/"
+        self.name = name or path
+        self.rotated = rotated
+        self.year = year
+        self.chunk_size = chunk_size
+        self.result = None
+        self._irregular = {}
+
+    # -- discovery ----------------------------------------------------------------------------------------------
+
+    def plan(self, window=None):
+        """The files to read, oldest first: list of dicts ``{"path", "host", "skipped"}``."""
+        host = resolve_in_root(self.root, self.path)
+        if host is None:
+            raise SourceError("too many levels of symbolic links")
+        host_dir, base = os.path.split(host)
+        in_dir = os.path.dirname(self.path)
+        files = []
+        if self.rotated:
+            names, duplicates = rotated_siblings(host_dir, base)
+            for name in names:
+                files.append({"path": os.path.join(in_dir, name), "host": os.path.join(host_dir, name)})
+            for name, kept in duplicates:
+                files.append(
+                    {
+                        "path": os.path.join(in_dir, name),
+                        "host": os.path.join(host_dir, name),
+                        "skipped": "duplicate of %s" % path_to_text(kept),
+                    }
+                )
+        live = {"path": self.path, "host": host, "live": True}
+        if not os.path.lexists(host):
+            live["missing"] = True
+        files.append(live)
+        if window is not None and window.since is not None:
+            for entry in files:
+                if entry.get("live") or entry.get("skipped"):
+                    continue
+                try:
+                    mtime = os.stat(entry["host"]).st_mtime
+                except OSError:
+                    continue
+                if mtime < window.since:
+                    entry["skipped"] = "last written before since"
+        return files
+
+    def _irregular_for(self, year):
+        got = self._irregular.get(year)
+        if got is None:
+            got = self.zone.irregular_hours(year, year)
+            self._irregular[year] = got
+        return got
+
+    def _scan_for(self, host, st):
+        year_ref = int(self.year) if self.year is not None else _year_of(st.st_mtime)
+        everywhere, hours = self.zone.irregular_hours(year_ref - 5, year_ref + 1)
+        return FileScan(
+            self.zone, (everywhere, hours), self._irregular_for, mtime=st.st_mtime, year=self.year
+        )
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def count(self, since=None, until=None):
+        """Count events per UTC hour. Returns the result dict (also kept in ``self.result``)."""
+        return self._run(_Window(since, until), None)
+
+    def events(self, since=None, until=None):
+        """Yield an :class:`Event` per line with a timestamp in the window, oldest file first.
+
+        Files with traditional timestamps are read twice (a counting pass finds the years first).
+        ``self.result`` holds the statistics once the iteration is over.
+        """
+        window = _Window(since, until)
+        sink = []
+        return self._run(window, sink)
+
+    def _run(self, window, sink):
+        result = _Result(self.name, self.kind, path_to_text(self.path))
+        result.timezone = self.zone.name
+        self.result = result
+        try:
+            files = self.plan(window)
+        except SourceError as exc:
+            result.error = str(exc)
+            return result.as_dict() if sink is None else iter(())
+        if sink is None:
+            self._count_files(files, window, result)
+            return result.as_dict()
+        return self._event_files(files, window, result)
+
+    def _file_entry(self, entry):
+        return {
+            "path": path_to_text(entry["path"]),
+            "compression": None,
+            "size": None,
+            "mtime": None,
+            "lines": 0,
+            "parsed": 0,
+            "unparsed": 0,
+            "first_event": None,
+            "last_event": None,
+            "long_lines": 0,
+            "backward_jumps": 0,
+            "year": None,
+            "skipped": entry.get("skipped"),
+            "error": None,
+        }
+
+    def _open(self, entry, info):
+        host = entry["host"]
+        st = os.stat(host)
+        info["size"] = st.st_size
+        info["mtime"] = iso_utc(st.st_mtime)
+        compression, stream = open_log(host)
+        info["compression"] = compression
+        return st, stream
+
+    def _count_files(self, files, window, result):
+        previous_last = None
+        read_any = False
+        for entry in files:
+            info = self._file_entry(entry)
+            if entry.get("missing"):
+                if not any(not e.get("missing") and not e.get("skipped") for e in files):
+                    result.error = "not found: %s" % path_to_text(self.path)
+                info["error"] = "not found"
+                info["skipped"] = "not found"
+                result.files.append(info)
+                continue
+            if info["skipped"]:
+                result.files.append(info)
+                continue
+            scan = None
+            try:
+                st, stream = self._open(entry, info)
+                scan = self._scan_for(entry["host"], st)
+                try:
+                    for buf, start, end, long_line in read_blocks(stream, self.chunk_size):
+                        scan.feed(buf, start, end, long_line)
+                finally:
+                    stream.close()
+            except READ_ERRORS as exc:
+                info["error"] = _error_text(exc)
+                if scan is None:
+                    result.files.append(info)
+                    continue
+            read_any = True
+            hours = scan.finish()
+            previous_last = self._fold_file(scan, info, hours, window, result, previous_last)
+            result.files.append(info)
+        if not read_any and result.error is None and any(f["error"] for f in result.files):
+            result.error = "no file of this source could be read"
+
+    def _fold_file(self, scan, info, hours, window, result, previous_last):
+        """Add one scanned file's figures to its entry and to the source."""
+        parsed = scan.lines - scan.unparsed
+        info.update(
+            lines=scan.lines,
+            parsed=parsed,
+            unparsed=scan.unparsed,
+            long_lines=scan.long_lines,
+            backward_jumps=scan.jumps,
+            year=None if scan.anchor is None else scan.anchor + scan.t_last[0],
+            first_event=iso_utc(scan.to_utc(scan.first)),
+            last_event=iso_utc(scan.to_utc(scan.last)),
+        )
+        result.add_hours(hours, window)
+        result.lines += scan.lines
+        result.parsed += parsed
+        result.unparsed += scan.unparsed
+        for kind, n in scan.formats.items():
+            result.formats[kind] = result.formats.get(kind, 0) + n
+        result.jumps += scan.jumps
+        step = scan.largest_jump()
+        if step is not None and (result.largest_jump is None or step > result.largest_jump):
+            result.largest_jump = step
+        first = scan.to_utc(scan.first)
+        last = scan.to_utc(scan.last)
+        if first is not None and previous_last is not None and first // HOUR < previous_last // HOUR:
+            result.note_jump(round(previous_last - first, 6))
+        if first is not None and result.first is None:
+            result.first = first
+        if last is not None:
+            result.last = last
+        result.boot_count += scan.boot_count
+        for stamp, text in scan.boots:
+            if len(result.boots) >= MAX_BOOTS:
+                break
+            result.boots.append(
+                {
+                    "time": iso_utc(scan.to_utc(stamp)),
+                    "boot_id": None,
+                    "file": info["path"],
+                    "message": text.decode("utf-8", "replace").rstrip(),
+                }
+            )
+        return last if last is not None else previous_last
+
+    def _event_files(self, files, window, result):
+        previous_last = None
+        for entry in files:
+            info = self._file_entry(entry)
+            if entry.get("missing") or info["skipped"]:
+                if entry.get("missing"):
+                    info["error"] = info["skipped"] = "not found"
+                    if not any(not e.get("missing") and not e.get("skipped") for e in files):
+                        result.error = "not found: %s" % path_to_text(self.path)
+                result.files.append(info)
+                continue
+            # pass 1: counts, years
+            try:
+                st, stream = self._open(entry, info)
+                scan = self._scan_for(entry["host"], st)
+                try:
+                    for buf, start, end, long_line in read_blocks(stream, self.chunk_size):
+                        scan.feed(buf, start, end, long_line)
+                finally:
+                    stream.close()
+            except READ_ERRORS as exc:
+                info["error"] = _error_text(exc)
+                result.files.append(info)
+                continue
+            hours = scan.finish()
+            # pass 2: events, with the years found by pass 1
+            walker = self._scan_for(entry["host"], st)
+            walker.anchor = scan.anchor
+            origin = info["path"]
+            try:
+                _compression, stream = open_log(entry["host"])
+                try:
+                    for buf, start, end, _long in read_blocks(stream, self.chunk_size):
+                        for ls, le, parsed, stamp in walker.walk(buf, start, end):
+                            if stamp is None:
+                                continue
+                            when = walker.to_utc(stamp)
+                            if when is None or not window.has(when):
+                                continue
+                            yield Event(when, bytes(buf[ls:le]), _message_offset(parsed), origin, None, None)
+                finally:
+                    stream.close()
+            except READ_ERRORS as exc:
+                info["error"] = _error_text(exc)
+            previous_last = self._fold_file(scan, info, hours, window, result, previous_last)
+            result.files.append(info)
+
+
+def _message_offset(info):
+    """Offset of the text after the timestamp (and a following blank) in a parsed line."""
+    end = info[3] if info[0] != TRADITIONAL else info[2] + 5
+    return end + 1
+
+
+# ------------------------------------------------------------------------------------------------ journal
+
+
+class JournalSource(object):
+    """The systemd journal through ``journalctl`` (streamed export format, UTC).
+
+    ``directory``/``files`` (paths as seen inside ``root``) select journal files; with neither, the system journal
+    (``root`` ``/``) or ``<root>/var/log/journal`` (an offline image). ``matches`` are journalctl matches
+    (``FIELD=value`` or ``+``).
+    """
+
+    kind = "journal"
+    _MATCH_RE = re.compile(r"[A-Z0-9_]+=.*\Z|\+\Z", re.S)
+
+    def __init__(self, root="/", matches=(), directory=None, files=(), name=None, journalctl="journalctl"):
+        self.root = root or "/"
+        self.matches = list(matches or ())
+        for match in self.matches:
+            if not isinstance(match, str) or not self._MATCH_RE.match(match):
+                raise ValueError("invalid journal match %r: use FIELD=value or +" % match)
+        self.directory = directory
+        self.files = list(files or ())
+        self.name = name or "journal"
+        self.journalctl = journalctl
+        self.result = None
+
+    def _location(self):
+        """``(argv options, directory list for the file listing, label)``."""
+        if self.files:
+            hosts = [resolve_in_root(self.root, f) or f for f in self.files]
+            opts = []
+            for host in hosts:
+                opts.append("--file=%s" % host)
+            return opts, [], hosts, ",".join(self.files)
+        if self.directory:
+            host = resolve_in_root(self.root, self.directory) or self.directory
+            return ["--directory=%s" % host], [host], [], self.directory
+        if self.root != "/":
+            host = resolve_in_root(self.root, "/var/log/journal")
+            return ["--directory=%s" % host], [host], [], "/var/log/journal"
+        return [], list(JOURNAL_DIRS), [], None
+
+    def command(self, window, fields):
+        opts, _dirs, _files, _label = self._location()
+        argv = [self.journalctl, "--no-pager", "-q", "-o", "export", "--output-fields=" + ",".join(fields)]
+        argv += opts
+        if window.since is not None:
+            argv.append("--since=@%d" % window.since)
+        if window.until is not None:
+            argv.append("--until=@%d" % window.until)
+        argv += self.matches
+        return argv
+
+    def journal_files(self):
+        """The journal files this source reads: list of ``{"path", "size"}``."""
+        _opts, dirs, files, _label = self._location()
+        out = list(files)
+        for top in dirs:
+            out.extend(_journal_files_in(top))
+        entries = []
+        for host in out:
+            try:
+                size = os.stat(host).st_size
+            except OSError:
+                size = None
+            shown = host[len(self.root.rstrip("/")) :] if self.root != "/" and host.startswith(self.root) else host
+            entries.append({"path": path_to_text(shown), "size": size})
+        return entries
+
+    def _popen(self, window, fields):
+        env = dict(os.environ)
+        env.update(LC_ALL="C", SYSTEMD_PAGER="cat", SYSTEMD_COLORS="0", SYSTEMD_LOG_COLOR="0", PAGER="cat")
+        errfile = tempfile.TemporaryFile()
+        try:
+            proc = subprocess.Popen(
+                self.command(window, fields),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errfile,
+                env=env,
+                bufsize=0,
+                close_fds=True,
+            )
+        except BaseException:
+            errfile.close()
+            raise
+        return proc, errfile
+
+    def _finish_proc(self, proc, errfile, result):
+        try:
+            proc.stdout.close()
+            rc = proc.wait()
+            errfile.seek(0)
+            err = errfile.read(65536).decode("utf-8", "replace").strip()
+        finally:
+            errfile.close()
+        if rc != 0:
+            result.error = "journalctl exited with %s: %s" % (rc, err[-2000:] or "no message")
+        elif err:
+            result.warnings = err.splitlines()[-20:]
+
+    def _new_result(self):
+        _opts, _dirs, _files, label = self._location()
+        result = _Result(self.name, self.kind, None if label is None else path_to_text(label))
+        result.timezone = "UTC"
+        result.warnings = []
+        result.files = self.journal_files()
+        self.result = result
+        return result
+
+    def count(self, since=None, until=None):
+        """Count entries per UTC hour, with the boots (``_BOOT_ID``) seen. Returns the result dict."""
+        window = _Window(since, until)
+        result = self._new_result()
+        acc = _JournalAccumulator(result, window)
+        try:
+            proc, errfile = self._popen(window, ("_BOOT_ID",))
+        except OSError as exc:
+            result.error = "cannot run journalctl: %s" % _error_text(exc)
+            return self._as_dict(result)
+        try:
+            for block in _pipe_blocks(proc.stdout):
+                acc.feed_export_text(block)
+            acc.end_entry()
+        finally:
+            if proc.poll() is None:
+                proc.stdout.close()
+            self._finish_proc(proc, errfile, result)
+        acc.done()
+        return self._as_dict(result)
+
+    def events(self, since=None, until=None, fields=("MESSAGE", "SYSLOG_IDENTIFIER", "_PID", "PRIORITY")):
+        """Yield an :class:`Event` per journal entry in the window (``data`` is MESSAGE)."""
+        window = _Window(since, until)
+        result = self._new_result()
+        acc = _JournalAccumulator(result, window)
+        wanted = ["_BOOT_ID"] + [f for f in fields if f != "_BOOT_ID"]
+        try:
+            proc, errfile = self._popen(window, wanted)
+        except OSError as exc:
+            result.error = "cannot run journalctl: %s" % _error_text(exc)
+            return
+        try:
+            for entry in _export_entries(proc.stdout):
+                when = acc.entry(entry.get(b"__REALTIME_TIMESTAMP"), entry.get(b"_BOOT_ID"))
+                if when is None:
+                    continue
+                boot = entry.get(b"_BOOT_ID")
+                yield Event(
+                    when,
+                    entry.get(b"MESSAGE", b""),
+                    0,
+                    "journal",
+                    {k.decode("ascii", "replace"): v for k, v in entry.items() if not k.startswith(b"__")},
+                    None if boot is None else boot.decode("ascii", "replace"),
+                )
+        finally:
+            if proc.poll() is None:
+                proc.stdout.close()
+                proc.kill()
+            self._finish_proc(proc, errfile, result)
+            acc.done()
+
+    def _as_dict(self, result):
+        out = result.as_dict()
+        out["warnings"] = result.warnings
+        return out
+
+
+def _journal_files_in(top):
+    out = []
+    try:
+        names = sorted(os.listdir(top))
+    except OSError:
+        return out
+    for name in names:
+        path = os.path.join(top, name)
+        if name.endswith((".journal", ".journal~")):
+            out.append(path)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            try:
+                subs = sorted(os.listdir(path))
+            except OSError:
+                continue
+            out.extend(os.path.join(path, s) for s in subs if s.endswith((".journal", ".journal~")))
+    return out
+
+
+def _pipe_blocks(pipe, size=1 << 20):
+    """Whole lines from a pipe, in blocks (the last partial line is carried over)."""
+    carry = b""
+    read = pipe.read
+    while True:
+        data = read(size)
+        if not data:
+            break
+        if carry:
+            data = carry + data
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+    if carry:
+        yield carry + b"\n"
+
+
+def _export_entries(pipe, size=1 << 20):
+    """Parse journal export format from a pipe: yield one dict ``{field: value bytes}`` per entry.
+
+    Binary-safe: a field written as ``NAME\\n<64-bit little-endian length><data>\\n`` is read by its length.
+    """
+    buf = b""
+    pos = 0
+    entry = {}
+    eof = False
+    while True:
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            if eof:
+                break
+            data = pipe.read(size)
+            if not data:
+                eof = True
+            buf = buf[pos:] + data
+            pos = 0
+            continue
+        line = buf[pos:nl]
+        if not line:
+            if entry:
+                yield entry
+                entry = {}
+            pos = nl + 1
+            continue
+        eq = line.find(b"=")
+        if eq >= 0:
+            entry[line[:eq]] = line[eq + 1 :]
+            pos = nl + 1
+            continue
+        # binary field: length then data then newline
+        need = nl + 1 + 8
+        while len(buf) < need and not eof:
+            data = pipe.read(size)
+            if not data:
+                eof = True
+            buf += data
+        if len(buf) < need:
+            break
+        length = int.from_bytes(buf[nl + 1 : need], "little")
+        while len(buf) < need + length + 1 and not eof:
+            data = pipe.read(max(size, need + length + 1 - len(buf)))
+            if not data:
+                eof = True
+            buf += data
+        entry[line] = buf[need : need + length]
+        pos = need + length + 1
+        if pos > size:
+            buf = buf[pos:]
+            pos = 0
+    if entry:
+        yield entry
+
+
+class _JournalAccumulator(object):
+    """Hourly counts, boots, steps back and first/last entry of a journal stream."""
+
+    def __init__(self, result, window):
+        self.result = result
+        self.window = window
+        self.hours = {}
+        self.boots = {}  # boot id -> [first us, last us, entries]
+        self.prev = None
+        self.prev_hk = None
+        self.rt = None
+        self.boot = None
+        self.since_us = None if window.since is None else window.since * 1000000
+        self.until_us = None if window.until is None else window.until * 1000000
+
+    def entry(self, rt, boot):
+        result = self.result
+        result.lines += 1
+        if rt is None:
+            result.unparsed += 1
+            return None
+        try:
+            us = int(rt)
+        except ValueError:
+            result.unparsed += 1
+            return None
+        result.parsed += 1
+        if (self.since_us is not None and us < self.since_us) or (self.until_us is not None and us >= self.until_us):
+            result.outside_window += 1
+            return None
+        hk = us // 3600000000
+        self.hours[hk] = self.hours.get(hk, 0) + 1
+        if self.prev_hk is not None and hk < self.prev_hk:
+            result.note_jump(round((self.prev - us) / 1e6, 6))
+        self.prev = us
+        self.prev_hk = hk
+        if result.first is None:
+            result.first = us / 1e6
+        result.last = us / 1e6
+        if boot is not None:
+            seen = self.boots.get(boot)
+            if seen is None:
+                self.boots[boot] = [us, us, 1]
+            else:
+                if us < seen[0]:
+                    seen[0] = us
+                if us > seen[1]:
+                    seen[1] = us
+                seen[2] += 1
+        return us / 1e6
+
+    def feed_export_text(self, block):
+        """Entries of an export stream without binary fields (only text fields were asked for)."""
+        rt = self.rt
+        boot = self.boot
+        entry = self.entry
+        for line in block.split(b"\n"):
+            if not line:
+                if rt is not None or boot is not None:
+                    entry(rt, boot)
+                    rt = boot = None
+            elif line.startswith(b"__REALTIME_TIMESTAMP="):
+                rt = line[21:]
+            elif line.startswith(b"_BOOT_ID="):
+                boot = line[9:]
+        self.rt = rt
+        self.boot = boot
+
+    def end_entry(self):
+        if self.rt is not None or self.boot is not None:
+            self.entry(self.rt, self.boot)
+            self.rt = self.boot = None
+
+    def done(self):
+        result = self.result
+        result.hours = self.hours
+        result.formats = {"journal": result.parsed} if result.parsed else {}
+        result.boot_count = len(self.boots)
+        for boot, (first, last, n) in sorted(self.boots.items(), key=lambda kv: kv[1][0])[:MAX_BOOTS]:
+            result.boots.append(
+                {
+                    "boot_id": boot.decode("ascii", "replace") if isinstance(boot, bytes) else boot,
+                    "time": iso_utc(first / 1e6),
+                    "first_event": iso_utc(first / 1e6),
+                    "last_event": iso_utc(last / 1e6),
+                    "entries": n,
+                }
+            )
+
+
+# ------------------------------------------------------------------------------------------------ discovery
+
+
+def journal_present(root="/"):
+    """True when the journal has files under ``<root>/var/log/journal`` or ``<root>/run/log/journal``."""
+    for top in JOURNAL_DIRS:
+        host = resolve_in_root(root, top)
+        if host and _journal_files_in(host):
+            return True
+    return False
+
+
+def discover(root="/"):
+    """Default sources: the journal if it has files, then the usual /var/log files that exist (or were rotated).
+
+    Returns a list of source specifications as the module's ``sources`` option takes them.
+    """
+    specs = []
+    if journal_present(root):
+        specs.append({"journal": {}})
+    for path in DEFAULT_FILES:
+        host = resolve_in_root(root, path)
+        if host is None:
+            continue
+        if os.path.lexists(host):
+            specs.append({"path": path})
+            continue
+        names, _dups = rotated_siblings(os.path.dirname(host), os.path.basename(host))
+        if names:
+            specs.append({"path": path})
+    return specs
+
+
+def build_sources(specs, zone, root="/", year=None, chunk_size=CHUNK_SIZE):
+    """Source objects for specifications ``{"path": ...}`` / ``{"journal": {...}}`` (``name``, ``rotated``)."""
+    sources = []
+    for spec in specs:
+        journal = spec.get("journal")
+        if spec.get("path"):
+            sources.append(
+                FileSource(
+                    spec["path"],
+                    zone,
+                    root=root,
+                    name=spec.get("name"),
+                    rotated=spec.get("rotated", True) is not False,
+                    year=year,
+                    chunk_size=chunk_size,
+                )
+            )
+        elif journal is not None:
+            journal = journal or {}
+            files = journal.get("files") or ()
+            if isinstance(files, str):
+                files = [files]
+            sources.append(
+                JournalSource(
+                    root=root,
+                    matches=journal.get("matches") or (),
+                    directory=journal.get("directory"),
+                    files=files,
+                    name=spec.get("name"),
+                )
+            )
+        else:
+            raise ValueError("a source needs 'path' or 'journal'")
+    return sources
+
+
+def count_sources(sources, since=None, until=None):
+    """Count every source; one failing source never stops the others. Returns the list of result dicts."""
+    out = []
+    for source in sources:
+        try:
+            out.append(source.count(since, until))
+        except Exception as exc:  # a bug or an odd file must not lose the other sources
+            failed = _Result(source.name, source.kind, None)
+            failed.error = "internal error: %s" % _error_text(exc)
+            out.append(failed.as_dict())
+    return out
+
+
+def count_file_hours(path, zone, year=None, chunk_size=CHUNK_SIZE):
+    """Hourly counts of one file (no rotation, no window): ``{"2025-10-01T00": n}``. Used by the benchmark."""
+    source = FileSource(path, zone, rotated=False, year=year, chunk_size=chunk_size)
+    return source.count()["hours"]
+
+
+def split_syslog(data, offset):
+    """Split the text after a syslog timestamp: ``(host, tag, pid, message)`` as bytes (pid may be None).
+
+    ``host tag[pid]: message`` (traditional / RFC 3339 files) or ``host app procid msgid [sd] message`` (RFC 5424).
+    """
+    rest = data[offset:]
+    host, _sp, rest = rest.partition(b" ")
+    colon = rest.find(b": ")
+    if colon < 0:
+        return host, None, None, rest
+    tag = rest[:colon]
+    pid = None
+    if tag.endswith(b"]") and b"[" in tag:
+        tag, _br, pid = tag[:-1].partition(b"[")
+    return host, tag, pid, rest[colon + 2 :]
