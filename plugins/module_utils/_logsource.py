@@ -246,55 +246,183 @@ def open_log(path):
         raise
 
 
-def read_blocks(stream, chunk_size=CHUNK_SIZE):
-    """Yield ``(buf, start, end, long_line)``: ``buf[start:end]`` holds whole lines, ``buf[start - 1]`` is a newline.
+def _boot_finder():
+    """A function ``find(buf, start, end) -> [positions of "Linux version "]``.
 
-    Every line ends with a newline except, at the end of the stream, a last line without one. A line longer
-    than ``chunk_size`` is given once, as its first ``LONG_LINE_HEAD`` bytes (in a block of its own, with
-    ``long_line`` True), and the rest of it is skipped: memory stays bounded.
-    The buffer is reused: a consumer must not keep it.
+    With ctypes, glibc/musl ``memmem`` is called: it releases the GIL, so the reader thread searches a block while
+    the main thread counts the previous one. Without ctypes, ``bytes.find``.
     """
-    size = max(int(chunk_size), 64)
-    buf = bytearray(size + 1)
-    buf[0] = 10
-    view = memoryview(buf)
-    fill = 1
-    skipping = False
+    needle = _BOOT_NEEDLE
+    memmem = None
     try:
-        while True:
-            got = stream.readinto(view[fill:])
-            if not got:
+        import ctypes
+
+        memmem = ctypes.CDLL(None).memmem
+        memmem.restype = ctypes.c_void_p
+        memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
+    except (ImportError, OSError, AttributeError, TypeError):  # pragma: no cover - no ctypes or no memmem
+        memmem = None
+    arrays = {}
+
+    def find_py(buf, start, end):
+        out = []
+        pos = buf.find(needle, start, end)
+        while pos >= 0:
+            out.append(pos)
+            pos = buf.find(needle, pos + 1, end)
+        return out
+
+    if memmem is None:
+        return find_py
+
+    def find_c(buf, start, end):
+        if not isinstance(buf, bytearray):
+            return find_py(buf, start, end)
+        got = arrays.get(id(buf))
+        if got is None or got[0] is not buf:
+            array = ctypes.c_char.__mul__(len(buf)).from_buffer(buf)
+            got = arrays[id(buf)] = (buf, array, ctypes.addressof(array))
+        base = got[2]
+        out = []
+        pos = start
+        size = len(needle)
+        while end - pos >= size:
+            hit = memmem(base + pos, end - pos, needle, size)
+            if not hit:
                 break
-            fill += got
-            if skipping:
-                nl = buf.find(b"\n", 1, fill)
-                if nl < 0:
-                    fill = 1
-                    continue
-                tail = fill - nl - 1
-                buf[1 : 1 + tail] = buf[nl + 1 : fill]
-                fill = 1 + tail
-                skipping = False
-                if fill == 1:
-                    continue
-            last = buf.rfind(b"\n", 1, fill)
+            pos = hit - base
+            out.append(pos)
+            pos += 1
+        return out
+
+    return find_c
+
+
+def _fill_blocks(stream, size, next_buffer, find_boots):
+    """The block reader behind :func:`read_blocks` (runs in the reader thread, or inline)."""
+    tail = b""
+    skipping = False
+    buf = None
+    while True:
+        if buf is None:
+            buf = next_buffer()
+            if buf is None:
+                return
+        buf[0] = 10
+        fill = 1
+        if tail:
+            buf[1 : 1 + len(tail)] = tail
+            fill += len(tail)
+            tail = b""
+        eof = False
+        limit = len(buf)
+        view = memoryview(buf)
+        try:
+            while fill < limit:
+                got = stream.readinto(view[fill:])
+                if not got:
+                    eof = True
+                    break
+                fill += got
+        finally:
+            view.release()
+        start = 1
+        if skipping:
+            nl = buf.find(b"\n", 1, fill)
+            if nl < 0:
+                if eof:
+                    return
+                continue
+            start = nl + 1
+            skipping = False
+        if start >= fill:
+            if eof:
+                return
+            continue
+        if eof:
+            end = fill
+        else:
+            last = buf.rfind(b"\n", start, fill)
             if last < 0:
-                if fill < len(buf):
+                if start > 1:  # the rest of the buffer is the start of a line: read on
+                    tail = bytes(buf[start:fill])
                     continue
                 long_line = b"\n" + bytes(buf[1 : 1 + LONG_LINE_HEAD]) + b"\n"
-                yield long_line, 1, len(long_line), True
+                yield long_line, 1, len(long_line), True, find_boots(long_line, 1, len(long_line))
                 skipping = True
-                fill = 1
                 continue
-            yield buf, 1, last + 1, False
-            tail = fill - last - 1
-            if tail:
-                buf[1 : 1 + tail] = buf[last + 1 : fill]
-            fill = 1 + tail
-        if fill > 1 and not skipping:
-            yield buf, 1, fill, False
-    finally:
-        view.release()
+            end = last + 1
+            tail = bytes(buf[end:fill])
+        yield buf, start, end, False, find_boots(buf, start, end)
+        buf = None
+        if eof:
+            return
+
+
+class _ThreadedReader(object):
+    """Reads (and decompresses) the next block in a thread while the caller counts the current one."""
+
+    def __init__(self, stream, size, find_boots):
+        import queue
+        import threading
+
+        self.free = queue.Queue()
+        self.full = queue.Queue()
+        self.stopping = False
+        for _ in range(2):
+            self.free.put(bytearray(size + 1))
+        self._fill = _fill_blocks(stream, size, self.free.get, find_boots)
+        self.thread = threading.Thread(target=self._run, name="fleetwatch-log-reader")
+        self.thread.daemon = True
+
+    def _run(self):
+        try:
+            for item in self._fill:
+                self.full.put(item)
+                if self.stopping:
+                    break
+            self.full.put(None)
+        except BaseException as exc:  # handed to the caller's thread
+            self.full.put(exc)
+
+    def blocks(self):
+        try:
+            while True:
+                item = self.full.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if not item[3]:
+                    self.free.put(item[0])
+        finally:
+            self.stopping = True
+            self.free.put(None)
+            self.thread.join()
+
+
+def read_blocks(stream, chunk_size=CHUNK_SIZE, threaded=True):
+    """Yield ``(buf, start, end, long_line, boots)`` for a binary stream.
+
+    ``buf[start:end]`` holds whole lines and ``buf[start - 1]`` is a newline. Every line ends with a newline
+    except, at the end of the stream, a last line without one. A line longer than ``chunk_size`` is given once,
+    as its first ``LONG_LINE_HEAD`` bytes (a block of its own, ``long_line`` True), and the rest of it is skipped:
+    memory stays bounded (two buffers of ``chunk_size`` when ``threaded``). ``boots``: positions of
+    ``"Linux version "`` in the block, ascending. Buffers are reused: a consumer must not keep them.
+    """
+    size = max(int(chunk_size), 64)
+    find_boots = _boot_finder()
+    if threaded:
+        reader = _ThreadedReader(stream, size, find_boots)
+        try:
+            reader.thread.start()
+        except RuntimeError:  # pragma: no cover - no threads left
+            pass
+        else:
+            return reader.blocks()
+    single = bytearray(size + 1)
+    return _fill_blocks(stream, size, lambda: single, find_boots)
 
 
 # ------------------------------------------------------------------------------------------------ file scan

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -31,7 +32,29 @@ pytestmark = [
 ]
 
 
-def run_setuid_info(tmp_path, **extra_vars):
+def _works(python):
+    try:
+        return (
+            subprocess.run([python, "-c", "import sys; sys.exit(sys.version_info < (3, 8))"], timeout=60).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _target_pythons():
+    """The target interpreters to run the module with: the system's python3, and Python 3.8 (the oldest) if found."""
+    found = [p for p in ("/usr/bin/python3",) if os.path.exists(p) and _works(p)] or [sys.executable]
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.8*/bin/python3.8")))
+    candidates = [shutil.which("python3.8"), *pyenv]
+    oldest = next((c for c in candidates if c and _works(c)), None)
+    return found + ([oldest] if oldest else [])
+
+
+TARGET_PYTHONS = _target_pythons()
+
+
+def run_setuid_info(tmp_path, python=TARGET_PYTHONS[0], **extra_vars):
     """Run the scan playbook with the real ansible-playbook (local connection); return the module's result."""
     result_file = tmp_path / "result.json"
     config = tmp_path / "ansible.cfg"  # this test's own settings: no project callbacks writing reports
@@ -39,6 +62,7 @@ def run_setuid_info(tmp_path, **extra_vars):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=str(config), ANSIBLE_NOCOLOR="1")
     env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
     extra_vars["result_file"] = str(result_file)
+    extra_vars["ansible_python_interpreter"] = python
     cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", PLAYBOOK]
     proc = subprocess.run([*cmd, "-e", json.dumps(extra_vars)], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -81,11 +105,12 @@ def expected_entry(root, path_text, raw_path, content, package, verified, fs):
     }
 
 
-def test_image_exact_result(tmp_path):
+@pytest.mark.parametrize("python", TARGET_PYTHONS)
+def test_image_exact_result(tmp_path, python):
     root = tmp_path / "image"
     root.mkdir()
     files = build(root)
-    result = run_setuid_info(tmp_path, setuid_root=str(root))
+    result = run_setuid_info(tmp_path, python, setuid_root=str(root))
 
     assert result["changed"] is False and not result.get("failed")
     assert result["root"] == str(root)

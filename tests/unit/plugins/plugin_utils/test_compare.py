@@ -19,6 +19,7 @@ def test_clean_host():
         "checks": {"setuid": "ok"},
         "worst_severity": None,
         "suppressed": 0,
+        "accepted": [],
     }
 
 

@@ -88,6 +88,27 @@ def test_path_outlier_in_a_group_of_six():
     assert report["hosts"]["web3"]["findings"] == [outlier]
 
 
+def test_outlier_of_an_accepted_subject_is_listed_but_suppressed():
+    gathered = {h: {"setuid": setuid_result()} for h in WEB}
+    rogue = setuid_file("/usr/local/bin/x", package=None)
+    gathered["web3"] = {"setuid": with_file(setuid_result(), rogue)}
+    results = {h: host_result(h, g) for h, g in gathered.items()}
+    record = {"id": "abc123abc123", "check": "setuid", "subject": "/usr/local/bin/x", "reason": "CHG-1", "who": "ann"}
+    results["web3"]["compare"]["accepted"] = [{**record, "when": "2026-11-01T00:00:00Z"}]
+    report = fleet(results)
+    [outlier] = report["fleet_findings"]
+    assert outlier["suppressed"] == {
+        "accepted": "abc123abc123",
+        "reason": "CHG-1",
+        "owner": "ann",
+        "when": "2026-11-01T00:00:00Z",
+    }
+    assert report["summary"]["drifting"] == [] and report["summary"]["suppressed"] == 1
+    # An accept of another path on the same host does not hide it.
+    results["web3"]["compare"]["accepted"] = [{**record, "subject": "/usr/bin/other"}]
+    assert fleet(results)["fleet_findings"][0]["suppressed"] is None
+
+
 def test_digest_outlier_for_the_same_package():
     gathered = {h: {"setuid": setuid_result()} for h in WEB}
     gathered["web5"] = {"setuid": with_file(setuid_result(), setuid_file("/usr/bin/su", sha256=SHA_EVIL))}
