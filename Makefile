@@ -7,7 +7,8 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 COLLECTIONS := $(VENV)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/fleetwatch/audit
-SANITY_TREE := $(VENV)/sanity/ansible_collections/fleetwatch/audit
+# Outside the work tree: inside it, ansible-test would list files with this repository's git and find none there.
+SANITY_TREE := $(or $(TMPDIR),/tmp)/fleetwatch-sanity-$(shell id -u)/ansible_collections/fleetwatch/audit
 # ansible-test downloads a pip bootstrap script from a host that may be unreachable; ours uses ensurepip.
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -61,7 +61,7 @@ except ImportError:  # pragma: no cover - Python built without lzma
 # What reading a damaged or unreadable file can raise (truncated or corrupt compressed data included).
 READ_ERRORS = (OSError, EOFError, zlib.error, ValueError) + ((lzma.LZMAError,) if lzma is not None else ())
 
-CHUNK_SIZE = 16 * 1024 * 1024
+CHUNK_SIZE = 8 * 1024 * 1024  # two buffers of this size per reading process
 HEAD = 64  # bytes of a line looked at for its timestamp
 LONG_LINE_HEAD = 4096  # what is kept of a line longer than the buffer
 MAX_BOOTS = 500  # boot lines reported per source (the count is always exact)
@@ -123,7 +123,7 @@ def resolve_in_root(root, path):
             if done:
                 done.pop()
             continue
-        host = os.path.join(root, *(done + [name]))
+        host = os.path.join(root, *([*done, name]))
         try:
             target = os.readlink(host)
         except OSError:
@@ -144,9 +144,7 @@ _ROTATED_RE_CACHE = {}
 def _rotated_re(base):
     pattern = _ROTATED_RE_CACHE.get(base)
     if pattern is None:
-        pattern = re.compile(
-            re.escape(base) + r"(?:\.(\d{1,6})|-(\d{8}(?:\d{2}){0,3}))(?:\.(gz|bz2|xz|zst|lz4|Z))?\Z"
-        )
+        pattern = re.compile(re.escape(base) + r"(?:\.(\d{1,6})|-(\d{8}(?:\d{2}){0,3}))(?:\.(gz|bz2|xz|zst|lz4|Z))?\Z")
         _ROTATED_RE_CACHE[base] = pattern
     return pattern
 
@@ -280,7 +278,7 @@ def _boot_finder():
             return find_py(buf, start, end)
         got = arrays.get(id(buf))
         if got is None or got[0] is not buf:
-            array = ctypes.c_char.__mul__(len(buf)).from_buffer(buf)
+            array = (ctypes.c_char * len(buf)).from_buffer(buf)
             got = arrays[id(buf)] = (buf, array, ctypes.addressof(array))
         base = got[2]
         out = []
@@ -429,30 +427,37 @@ def read_blocks(stream, chunk_size=CHUNK_SIZE, threaded=True):
 
 
 def _region_patterns(head, info, cache):
-    """Regular expressions recognising lines of the same clock hour and format as the line ``head`` (RFC 3339).
+    """How to recognise the lines of the same clock hour and timestamp shape as ``head`` (RFC 3339 / 5424).
 
-    Returns ``(positive, negative)``: ``positive.match(buf, pos)`` for a line start, ``negative.search`` finds a
-    newline followed by a line that is not of the hour. Lines accepted are exactly lines the per-line parser
-    reads as the same hour with the same offset.
+    Returns ``(key, same, negative)``. RFC 3339: ``key`` is the hour prefix (``2025-10-01T00``) every line of the
+    run starts with (checked by counting), ``negative`` a regular expression, compiled once per shape, that finds a
+    newline followed by a line whose timestamp is not ``<13 bytes>:MM:SS`` with the same fraction length and UTC
+    offset, then a blank; ``same`` is None. RFC 5424 (a ``<PRI>`` of varying width first): ``key`` is None, ``same`` a regular
+    expression for one line of the hour and ``negative`` finds a line that is not one. Every line accepted is read
+    by the per-line parser as the same hour with the same offset (the per-line path takes the others).
     """
     kind, start, key_end, end = info[0], info[1], info[2], info[3]
-    offset_text = head[info[3] - _offset_len(head, end) : end] if info[11] is not None else b""
-    sig = (kind, bytes(head[start:key_end]), bytes(offset_text))
+    offset_text = bytes(head[end - _offset_len(head, end) : end]) if info[11] is not None else b""
+    frac_len = 0
+    if head[start + 19 : start + 20] in (b".", b","):
+        frac_len = end - len(offset_text) - (start + 20)
+    frac = (rb"[.,]\d{%d}" % frac_len) if frac_len else b""
+    # Seconds 60 (a leap second) and a line that ends with its timestamp are left to the per-line path.
+    tail = rb":[0-5]\d:[0-5]\d" + frac + re.escape(offset_text) + rb"[ \t]"
+    if kind == RFC3339:
+        sig = (frac_len, offset_text)
+        got = cache.get(sig)
+        if got is None:
+            got = cache[sig] = re.compile(rb"\n(?!.{13}" + tail + b")")
+        return bytes(head[:key_end]), None, got
+    sig = (kind, bytes(head[start:key_end]), frac_len, offset_text)
     got = cache.get(sig)
     if got is None:
-        prefix = rb"<(?:\d|[1-9]\d|1[0-8]\d|19[01])>1 " if kind == RFC5424 else b""
-        body = (
-            prefix
-            + re.escape(sig[1])
-            + rb":[0-5]\d:(?:[0-5]\d|60)(?:[.,]\d{1,9})?"
-            + re.escape(sig[2])
-            + rb"(?=[ \t\n]|\Z)"
-        )
+        body = rb"<(?:\d|[1-9]\d|1[0-8]\d|19[01])>1 " + re.escape(sig[1]) + tail
         if len(cache) > 64:
             cache.clear()
-        got = (re.compile(body), re.compile(rb"\n(?!" + body + rb")"))
-        cache[sig] = got
-    return got
+        got = cache[sig] = (re.compile(body), re.compile(rb"\n(?!" + body + b")"))
+    return None, got[0], got[1]
 
 
 def _offset_len(head, end):
@@ -517,7 +522,7 @@ class FileScan(object):
             elif diff < -_HALF_YEAR:
                 r += 1
         fold = 0
-        if self.irr_everywhere or (m, d, h) in self.irr_hours:
+        if (m, d, h) in self.irr_hours:
             key = (r, m, d, h)
             cur = mi * 60 + s
             if key != self.fold_key:
@@ -533,14 +538,14 @@ class FileScan(object):
             self.jumps += 1
             step = prev - total
             if self.jump_best is None or step > self.jump_best[0]:
-                self.jump_best = (step, self.t_last, (r, m, d, h, mi, s, fold))
+                self.jump_best = (step, ("t", *self.t_last), ("t", r, m, d, h, mi, s, fold))
         self.t_r = r
         self.t_total = total
         self.t_hk = hk
         self.t_last = stamp = (r, m, d, h, mi, s, fold)
         if self.first is None:
-            self.first = ("t",) + stamp
-        self.last = ("t",) + stamp
+            self.first = ("t", *stamp)
+        self.last = ("t", *stamp)
         return r, fold
 
     def _abs(self, when):
@@ -564,8 +569,7 @@ class FileScan(object):
             when = calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
         else:
             fold = 0
-            everywhere, hours = self.irregular_year(year)
-            if everywhere or (month, day, hour) in hours:
+            if (month, day, hour) in self.irregular_year(year)[1]:
                 key = (year, month, day, hour)
                 cur = minute * 60 + second
                 if key != self.fold_key:
@@ -660,24 +664,21 @@ class FileScan(object):
             else:
                 hi = ls
 
-    def feed(self, buf, start, end, long_line=False):
-        """Count the lines of a block from :func:`read_blocks`."""
+    def feed(self, buf, start, end, long_line=False, boots=()):
+        """Count the lines of a block from :func:`read_blocks` (``boots``: positions of boot-line candidates)."""
         if long_line:
             self.long_lines += 1
         count = buf.count
-        boots = []
-        pos = buf.find(_BOOT_NEEDLE, start, end)
-        while pos >= 0:
-            boots.append(pos)
-            pos = buf.find(_BOOT_NEEDLE, pos + 1, end)
+        find = buf.find
+        boots = list(boots)
         boots.reverse()  # popped from the end: smallest first
         p = start
         while p < end:
-            nl = buf.find(b"\n", p, min(end, p + HEAD))
+            nl = find(b"\n", p, min(end, p + HEAD))
             head = bytes(buf[p : nl if nl >= 0 else min(end, p + HEAD)])
             info = parse_head(head)
-            if info is None or info[1] != 0 and info[0] != RFC5424:
-                nxt = buf.find(b"\n", p, end)
+            if info is None or (info[1] != 0 and info[0] != RFC5424):
+                nxt = find(b"\n", p, end)
                 nxt = end if nxt < 0 else nxt + 1
                 self._lines(buf, p, nxt, boots)
                 p = nxt
@@ -686,7 +687,7 @@ class FileScan(object):
             if kind == TRADITIONAL:
                 m, d, h = info[3:6]
                 if self.irr_everywhere or (m, d, h) in self.irr_hours:
-                    nxt = buf.find(b"\n", p, end)
+                    nxt = find(b"\n", p, end)
                     nxt = end if nxt < 0 else nxt + 1
                     self._lines(buf, p, nxt, boots)
                     p = nxt
@@ -703,9 +704,9 @@ class FileScan(object):
                 ck = (r, m, d, h)
                 self.tcounts[ck] = self.tcounts.get(ck, 0) + n
                 self._count_kind(kind, n)
-                last = buf.rfind(b"\n", p - 1, q - 1) + 1
                 if boots and boots[-1] < q:
-                    self._boots_in_run(buf, p, q, boots, lambda got: ("t", r) + got[3:8] + (0,))
+                    self._boots_in_run(buf, p, q, boots, lambda got, _r=r: ("t", _r, *got[3:8], 0))
+                last = buf.rfind(b"\n", p - 1, q - 1) + 1
                 if last > p:
                     tail = parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0])
                     self._trad(m, d, h, tail[6], tail[7])
@@ -715,10 +716,7 @@ class FileScan(object):
             year, month, day, hour = info[4:8]
             offset = info[11]
             if offset is not None:
-                if offset % HOUR:
-                    hk = None
-                else:
-                    hk = (calendar.timegm((year, month, day, hour, 0, 0)) - offset) // HOUR
+                hk = None if offset % HOUR else (calendar.timegm((year, month, day, hour, 0, 0)) - offset) // HOUR
             else:
                 everywhere, hours = self.irregular_year(year)
                 if everywhere or (month, day, hour) in hours:
@@ -730,15 +728,23 @@ class FileScan(object):
                         hk = self.zone.local_to_utc(year, month, day, hour) // HOUR
                         self.utc_cache[ck] = hk
             if hk is None:
-                nxt = buf.find(b"\n", p, end)
+                nxt = find(b"\n", p, end)
                 nxt = end if nxt < 0 else nxt + 1
                 self._lines(buf, p, nxt, boots)
                 p = nxt
                 continue
-            positive, negative = _region_patterns(head, info, self.regex_cache)
-            q = self._run_end(buf, p, end, lambda ls, _m=positive.match: _m(buf, ls) is not None)
-            n = count(b"\n", p - 1, q - 1)
-            if n > 1 and negative.search(buf, p - 1, q - 1) is not None:
+            key, same, negative = _region_patterns(head, info, self.regex_cache)
+            if key is not None:
+                q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
+                n = count(b"\n", p - 1, q - 1)
+                ok = n < 2 or (
+                    count(b"\n" + key, p - 1, q - 1 + len(key)) == n and negative.search(buf, p - 1, q - 1) is None
+                )
+            else:
+                q = self._run_end(buf, p, end, lambda ls, _m=same.match: _m(buf, ls) is not None)
+                n = count(b"\n", p - 1, q - 1)
+                ok = n < 2 or negative.search(buf, p - 1, q - 1) is None
+            if not ok:
                 self._lines(buf, p, q, boots)
                 p = q
                 continue
@@ -794,7 +800,7 @@ class FileScan(object):
                 stamp = None
             elif info[0] == TRADITIONAL:
                 r, fold = self._trad(*info[3:8])
-                stamp = ("t", r) + info[3:8] + (fold,)
+                stamp = ("t", r, *info[3:8], fold)
             else:
                 stamp = ("u", self._dated(info, head))
             yield p, le, info, stamp
@@ -804,15 +810,11 @@ class FileScan(object):
 
     def finish(self):
         """Resolve the years of traditional timestamps; returns the hourly counts ``{hour index: n}``."""
-        zone = self.zone
         hours = dict(self.ucounts)
         self.anchor = None
         if self.t_last is not None:
             r_last, m, d, h, mi, s, fold = self.t_last
-            if self.year is not None:
-                last_year = int(self.year)
-            else:
-                last_year = self._year_from_mtime(m, d, h, mi, s)
+            last_year = int(self.year) if self.year is not None else self._year_from_mtime(m, d, h, mi, s)
             self.anchor = last_year - r_last
         invalid = 0
         for (r, m, d, h), n in self.tcounts.items():
@@ -870,9 +872,6 @@ class FileScan(object):
         if self.jump_best is None:
             return None
         _step, before, after = self.jump_best
-        if before[0] != "u":
-            before = ("t",) + tuple(before)
-            after = ("t",) + tuple(after)
         a = self.to_utc(before)
         b = self.to_utc(after)
         if a is None or b is None:
@@ -973,8 +972,9 @@ class FileSource(object):
 
     kind = "file"
 
-    def __init__(self, path, zone, root="/", name=None, rotated=True, year=None, chunk_size=CHUNK_SIZE):
+    def __init__(self, path, zone, root="/", name=None, rotated=True, year=None, chunk_size=CHUNK_SIZE, threaded=True):
         self.path = path
+        self.threaded = threaded
         self.zone = zone
         self.root = root or "/"
         self.name = name or path
@@ -1029,12 +1029,10 @@ class FileSource(object):
             self._irregular[year] = got
         return got
 
-    def _scan_for(self, host, st):
+    def _scan_for(self, st):
         year_ref = int(self.year) if self.year is not None else _year_of(st.st_mtime)
         everywhere, hours = self.zone.irregular_hours(year_ref - 5, year_ref + 1)
-        return FileScan(
-            self.zone, (everywhere, hours), self._irregular_for, mtime=st.st_mtime, year=self.year
-        )
+        return FileScan(self.zone, (everywhere, hours), self._irregular_for, mtime=st.st_mtime, year=self.year)
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -1093,35 +1091,43 @@ class FileSource(object):
         info["compression"] = compression
         return st, stream
 
+    def _scan_file(self, entry, info):
+        """Count one file. None if it could not be opened."""
+        scan = None
+        try:
+            st, stream = self._open(entry, info)
+            try:
+                scan = self._scan_for(st)
+                for buf, start, end, long_line, boots in read_blocks(stream, self.chunk_size, self.threaded):
+                    scan.feed(buf, start, end, long_line, boots)
+            finally:
+                stream.close()
+        except READ_ERRORS as exc:
+            info["error"] = _error_text(exc)
+        return scan
+
+    def _skip_entry(self, entry, info, files, result):
+        """Report a missing or skipped file; True if the entry is not to be read."""
+        if entry.get("missing"):
+            info["error"] = info["skipped"] = "not found"
+            if not any(not e.get("missing") and not e.get("skipped") for e in files):
+                result.error = "not found: %s" % path_to_text(self.path)
+        if info["skipped"]:
+            result.files.append(info)
+            return True
+        return False
+
     def _count_files(self, files, window, result):
         previous_last = None
         read_any = False
         for entry in files:
             info = self._file_entry(entry)
-            if entry.get("missing"):
-                if not any(not e.get("missing") and not e.get("skipped") for e in files):
-                    result.error = "not found: %s" % path_to_text(self.path)
-                info["error"] = "not found"
-                info["skipped"] = "not found"
+            if self._skip_entry(entry, info, files, result):
+                continue
+            scan = self._scan_file(entry, info)
+            if scan is None:
                 result.files.append(info)
                 continue
-            if info["skipped"]:
-                result.files.append(info)
-                continue
-            scan = None
-            try:
-                st, stream = self._open(entry, info)
-                scan = self._scan_for(entry["host"], st)
-                try:
-                    for buf, start, end, long_line in read_blocks(stream, self.chunk_size):
-                        scan.feed(buf, start, end, long_line)
-                finally:
-                    stream.close()
-            except READ_ERRORS as exc:
-                info["error"] = _error_text(exc)
-                if scan is None:
-                    result.files.append(info)
-                    continue
             read_any = True
             hours = scan.finish()
             previous_last = self._fold_file(scan, info, hours, window, result, previous_last)
@@ -1178,35 +1184,21 @@ class FileSource(object):
         previous_last = None
         for entry in files:
             info = self._file_entry(entry)
-            if entry.get("missing") or info["skipped"]:
-                if entry.get("missing"):
-                    info["error"] = info["skipped"] = "not found"
-                    if not any(not e.get("missing") and not e.get("skipped") for e in files):
-                        result.error = "not found: %s" % path_to_text(self.path)
-                result.files.append(info)
+            if self._skip_entry(entry, info, files, result):
                 continue
-            # pass 1: counts, years
-            try:
-                st, stream = self._open(entry, info)
-                scan = self._scan_for(entry["host"], st)
-                try:
-                    for buf, start, end, long_line in read_blocks(stream, self.chunk_size):
-                        scan.feed(buf, start, end, long_line)
-                finally:
-                    stream.close()
-            except READ_ERRORS as exc:
-                info["error"] = _error_text(exc)
+            scan = self._scan_file(entry, info)  # pass 1: counts and years
+            if scan is None:
                 result.files.append(info)
                 continue
             hours = scan.finish()
-            # pass 2: events, with the years found by pass 1
-            walker = self._scan_for(entry["host"], st)
+            # pass 2: the events, with the years found by pass 1
+            walker = self._scan_for(os.stat(entry["host"]))
             walker.anchor = scan.anchor
             origin = info["path"]
             try:
                 _compression, stream = open_log(entry["host"])
                 try:
-                    for buf, start, end, _long in read_blocks(stream, self.chunk_size):
+                    for buf, start, end, _long, _boots in read_blocks(stream, self.chunk_size, self.threaded):
                         for ls, le, parsed, stamp in walker.walk(buf, start, end):
                             if stamp is None:
                                 continue
@@ -1217,7 +1209,7 @@ class FileSource(object):
                 finally:
                     stream.close()
             except READ_ERRORS as exc:
-                info["error"] = _error_text(exc)
+                info["error"] = info["error"] or _error_text(exc)
             previous_last = self._fold_file(scan, info, hours, window, result, previous_last)
             result.files.append(info)
 
@@ -1300,7 +1292,7 @@ class JournalSource(object):
     def _popen(self, window, fields):
         env = dict(os.environ)
         env.update(LC_ALL="C", SYSTEMD_PAGER="cat", SYSTEMD_COLORS="0", SYSTEMD_LOG_COLOR="0", PAGER="cat")
-        errfile = tempfile.TemporaryFile()
+        errfile = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _finish_proc
         try:
             proc = subprocess.Popen(
                 self.command(window, fields),

@@ -124,7 +124,7 @@ class _Scan(object):
     def __init__(self, root, excluder, capabilities, algos, max_errors, mount_points):
         self.root = root
         self.rootlen = 0 if root == b"/" else len(root)
-        self.excluder = excluder
+        self.excluder = excluder if excluder else None
         self.capabilities = capabilities
         self.algos = algos
         self.max_errors = max_errors

@@ -191,13 +191,13 @@ def parse_head(head):
         got = parse_rfc3339(head, start)
         if got is None:
             return None
-        return (RFC5424 if kind5424 else RFC3339, start, start + 13) + got
+        return (RFC5424 if kind5424 else RFC3339, start, start + 13, *got)
     if kind5424:
         return None
     got = parse_traditional(head, start)
     if got is None:
         return None
-    return (TRADITIONAL, start) + got
+    return (TRADITIONAL, start, *got)
 
 
 def traditional_seconds(month, day, hour, minute, second):
@@ -252,7 +252,7 @@ class Zone(object):
         Returns ``(everywhere, hours)``: ``everywhere`` is True when some offset is not a whole number of hours
         (India, Nepal, ...: every local hour straddles two UTC hours); ``hours`` is the set of
         ``(month, day, hour)`` local clock hours touched by an offset change in any of those years (the repeated
-        or skipped hour of a summer time change, and the hour after it), for any year, since the year of a
+        or skipped hour of a summer time change, and the hour after it), whatever the year, since the year of a
         traditional line is only known at the end of its file.
         """
         memo = self.__dict__.setdefault("_irregular_memo", {})
@@ -266,18 +266,17 @@ class Zone(object):
             return self.utc_offset(0) % HOUR != 0, frozenset()
         start = calendar.timegm((first_year, 1, 1, 0, 0, 0)) - 2 * DAY
         end = calendar.timegm((last_year + 1, 1, 1, 0, 0, 0)) + 2 * DAY
-        if self.utc_offset(start) % HOUR:
-            return True, frozenset()
+        everywhere = self.utc_offset(start) % HOUR != 0
         hours = set()
         for instant, before, after in self.transitions(start, end):
             if after % HOUR:
-                return True, frozenset()
+                everywhere = True
             wall_a = instant + before
             wall_b = instant + after
             for h in range(min(wall_a, wall_b) // HOUR, max(wall_a, wall_b) // HOUR + 1):
                 tm = time.gmtime(h * HOUR)
                 hours.add((tm.tm_mon, tm.tm_mday, tm.tm_hour))
-        return False, frozenset(hours)
+        return everywhere, frozenset(hours)
 
 
 class TzinfoZone(Zone):
@@ -338,7 +337,7 @@ class LibcZone(Zone):
             found = set()
             for isdst in (0, 1):
                 try:
-                    t = int(time.mktime(wall + (0, 0, isdst)))
+                    t = int(time.mktime((*wall, 0, 0, isdst)))
                 except (OverflowError, ValueError):  # pragma: no cover - out of the C library's range
                     continue
                 if time.localtime(t)[:6] == wall:

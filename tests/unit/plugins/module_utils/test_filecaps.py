@@ -78,7 +78,7 @@ SPECS = [
 def _random_specs(count):
     rng = random.Random(4242)
     specs = []
-    for _ in range(count):
+    for _round in range(count):
         spec = ",".join(rng.sample(CAP_NAMES, rng.randint(1, len(CAP_NAMES)))) + "+" + rng.choice(["p", "i", "pi"])
         if rng.random() < 0.5:
             spec += " " + ",".join(rng.sample(CAP_NAMES, rng.randint(1, 8))) + "+" + rng.choice(["p", "i", "pi"])

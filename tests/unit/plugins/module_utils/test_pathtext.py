@@ -48,8 +48,8 @@ def test_every_single_byte_round_trips():
 
 def test_random_bytes_round_trip():
     rng = random.Random(20261127)
-    for _ in range(3000):
-        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    for _round in range(3000):
+        raw = bytes(rng.randrange(256) for _byte in range(rng.randrange(1, 40)))
         text = path_to_text(raw)
         assert text_to_path(text) == raw
         text.encode("utf-8")  # always valid text (no lone surrogates), so JSON-safe

@@ -19,7 +19,6 @@ import tempfile
 
 import pytest
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils import _setuid_scan
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import text_to_path
 from ansible_collections.fleetwatch.audit.plugins.module_utils._setuid_scan import scan
 
@@ -335,7 +334,7 @@ def test_permission_denied_is_listed_as_error(public_tree):
 def _make_deep(base, depth, leaf_name, data):
     fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for _ in range(depth):
+        for _round in range(depth):
             os.mkdir("d", dir_fd=fd)
             child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
             os.close(fd)
@@ -353,10 +352,10 @@ def _remove_deep(base, depth, leaf_name):
     cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.chdir(base)
-        for _ in range(depth):
+        for _round in range(depth):
             os.chdir("d")
         os.unlink(leaf_name)
-        for _ in range(depth):
+        for _round in range(depth):
             os.chdir("..")
             os.rmdir("d")
     finally:
@@ -517,7 +516,6 @@ def test_rpm_verification_with_one_query(tmp_path):
 
 _NAMESPACE_SCRIPT = r"""
 import json, os, subprocess, sys
-sys.path.insert(0, sys.argv[2])
 from ansible_collections.fleetwatch.audit.plugins.module_utils._setuid_scan import scan
 base = sys.argv[1]
 def run(*cmd):
@@ -561,9 +559,9 @@ print(json.dumps(scan(root=base, package_check=False, exclude=["/skipme"])))
 def test_real_mounts_in_a_private_namespace(tmp_path):
     if not shutil.which("unshare"):
         pytest.skip("unshare (util-linux) is not installed")
-    collections = os.path.abspath(os.path.join(os.path.dirname(_setuid_scan.__file__), *[".."] * 5))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # the child imports what we import
     cmd = ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", _NAMESPACE_SCRIPT]
-    proc = subprocess.run([*cmd, str(tmp_path / "root"), collections], capture_output=True, text=True)
+    proc = subprocess.run([*cmd, str(tmp_path / "root")], env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0 and "unshare failed" in proc.stderr:
         pytest.skip("cannot create a mount namespace here: %s" % proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
