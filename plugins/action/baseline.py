@@ -35,7 +35,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         host = task_vars.get("inventory_hostname") or self._task.get_host()
         store_dir = args["store"] or os.environ.get("FLEETWATCH_STORE") or os.path.expanduser("~/.fleetwatch/store")
         write = not self._task.check_mode

@@ -11,7 +11,8 @@ A *source* is a syslog file with its rotated siblings (:class:`FileSource`) or t
 - ``events()``: every event as an :class:`Event` (UTC time, raw bytes, where it came from), for gatherers that
   parse messages (sshd authentication, firewall LOG lines). The same statistics are available afterwards.
 
-Files are read in blocks of ``chunk_size`` bytes (16 MiB): memory stays bounded whatever the file or line size.
+Files are read in blocks of ``chunk_size`` bytes (8 MiB; a reader thread fills the next block while the current
+one is counted): memory stays bounded whatever the file or line size.
 Counting keeps per-line work in C: syslog files are sorted by time, so the lines of one clock hour form a run; the
 run's end is found by bisection on the hour prefix, the run is verified line by line with ``bytes.count`` (every line
 of the run must start with the same ``Mmm dd HH:`` prefix: the count of ``"\\n" + prefix`` equals the count of
@@ -47,10 +48,13 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps impor
     RFC3339,
     RFC5424,
     TRADITIONAL,
+    TimestampError,
     floor_hour,
+    get_zone,
     hour_label,
     iso_utc,
     parse_head,
+    parse_time_bound,
 )
 
 try:
@@ -432,9 +436,10 @@ def _region_patterns(head, info, cache):
     Returns ``(key, same, negative)``. RFC 3339: ``key`` is the hour prefix (``2025-10-01T00``) every line of the
     run starts with (checked by counting), ``negative`` a regular expression, compiled once per shape, that finds a
     newline followed by a line whose timestamp is not ``<13 bytes>:MM:SS`` with the same fraction length and UTC
-    offset, then a blank; ``same`` is None. RFC 5424 (a ``<PRI>`` of varying width first): ``key`` is None, ``same`` a regular
-    expression for one line of the hour and ``negative`` finds a line that is not one. Every line accepted is read
-    by the per-line parser as the same hour with the same offset (the per-line path takes the others).
+    offset, then a blank; ``same`` is None. RFC 5424 (a ``<PRI>`` of varying width first): ``key`` is None,
+    ``same`` a regular expression for one line of the hour and ``negative`` finds a line that is not one. Every
+    line accepted is read by the per-line parser as the same hour with the same offset (the per-line path takes
+    the others).
     """
     kind, start, key_end, end = info[0], info[1], info[2], info[3]
     offset_text = bytes(head[end - _offset_len(head, end) : end]) if info[11] is not None else b""
@@ -1652,6 +1657,50 @@ def count_sources(sources, since=None, until=None):
             failed.error = "internal error: %s" % _error_text(exc)
             out.append(failed.as_dict())
     return out
+
+
+def gather(sources=None, since="8d", until=None, root="/", timezone=None, year=None, now=None, chunk_size=CHUNK_SIZE):
+    """What ``log_rate_info`` returns (without ``changed``). Raises ValueError for an invalid option.
+
+    ``sources``: a list of ``{"path": ..., "name": ..., "rotated": ...}`` / ``{"journal": {...}, "name": ...}``, or
+    None/empty for the default discovery (:func:`discover`).
+    """
+    root = os.path.abspath(root or "/")
+    if not os.path.isdir(root):
+        raise ValueError("root %s is not a directory" % root)
+    zone = get_zone(timezone, root)
+    if now is None:
+        import time
+
+        now = time.time()
+    since_t = parse_time_bound(since, now, zone)
+    until_t = parse_time_bound(until, now, zone)
+    if since_t is not None and until_t is not None and until_t <= since_t:
+        raise TimestampError("until (%s) is not after since (%s)" % (until, since))
+    if year is not None and not 1970 <= int(year) <= 9999:
+        raise ValueError("year must be between 1970 and 9999")
+    specs = [dict(spec) for spec in sources or ()]
+    for spec in specs:
+        path = spec.get("path")
+        if path is not None and not path.startswith("/"):
+            raise ValueError("source path %r must be absolute (it is taken inside root)" % path)
+        if path is not None and spec.get("journal") is not None:
+            raise ValueError("a source has either path or journal, not both")
+    discovered = not specs
+    if discovered:
+        specs = discover(root)
+    window = _Window(since_t, until_t)
+    return {
+        "root": root,
+        "timezone": zone.name,
+        "since": iso_utc(window.since),
+        "until": iso_utc(window.until),
+        "collected_at": iso_utc(now),
+        "discovered": discovered,
+        "sources": count_sources(
+            build_sources(specs, zone, root=root, year=year, chunk_size=chunk_size), since_t, until_t
+        ),
+    }
 
 
 def count_file_hours(path, zone, year=None, chunk_size=CHUNK_SIZE):

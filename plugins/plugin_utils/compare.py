@@ -25,12 +25,13 @@ def _check_finding(host: str, name: str, severity: str, summary: str, before=Non
     return make_finding(host, COMPARE_CHECK, "coverage", severity, name, summary, before=before, after=after)
 
 
-def _compare_check(host: str, name: str, baseline_checks: dict, gathered: dict, policy) -> tuple[str, list[dict]]:
-    """Status of one check for the host and its findings."""
+def _compare_check(
+    host: str, name: str, baseline_checks: dict, gathered: dict, current: dict | None, error: str | None, policy
+) -> tuple[str, list[dict]]:
+    """Status of one check for the host and its findings; ``current`` is its normalised data or ``error`` why not."""
     if name not in gathered:
         summary = f"{host}: check {name} is in the baseline but was not gathered, so it was not audited"
         return "missing", [_check_finding(host, name, "high", summary, before={"check": name})]
-    current, error = normalize_result(name, gathered[name])
     if error and name not in CHECKS:
         summary = f"{host}: gathered data of check {name} is not judged by this version of fleetwatch.audit"
         return f"error: {error}", [_check_finding(host, name, "info", summary, after={"check": name})]
@@ -48,28 +49,36 @@ def _compare_check(host: str, name: str, baseline_checks: dict, gathered: dict, 
         return f"error: {error}", [_check_finding(host, name, "high", summary, after={"error": error})]
 
 
+def inventory(checks: dict) -> dict:
+    """What each usable check audited, one line each: ``{check: text}`` from normalised data."""
+    return {name: CHECKS[name].inventory(data) for name, data in sorted(checks.items())}
+
+
 def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy: Policy | None, now: datetime) -> dict:
     """Compare one host: ``{"host", "status", "findings", "counts", "checks", "worst_severity", "suppressed"}``.
 
     ``status`` is ``compared`` or ``no_baseline``; ``checks`` maps each check to ``ok``, ``missing``,
     ``no baseline`` or ``error: …``. Findings are policy-applied and sorted, most severe first. ``accepted`` is the
-    baseline's record of accepted findings, which the fleet engine honours for outliers of the same subject.
+    baseline's record of accepted findings, which the fleet engine honours for outliers of the same subject;
+    ``inventory`` says in one line per check what the gathered data covers.
     """
     policy = policy or Policy()
     gathered = gathered if isinstance(gathered, dict) else {}
+    normalized = {name: normalize_result(name, result) for name, result in gathered.items()}
+    current = {name: data for name, (data, error) in normalized.items() if error is None}
     findings, checks = [], {}
     if baseline is None:
         status = "no_baseline"
         summary = f"{host}: no baseline for host {host}: run the snapshot playbook"
         findings.append(make_finding(host, COMPARE_CHECK, "coverage", "high", "baseline", summary))
-        for name in sorted(gathered):
-            error = normalize_result(name, gathered[name])[1]
+        for name, (_data, error) in sorted(normalized.items()):
             checks[name] = f"error: {error}" if error else "ok"
     else:
         status = "compared"
         baseline_checks = baseline.get("checks") or {}
         for name in sorted(set(baseline_checks) | set(gathered)):
-            checks[name], check_findings = _compare_check(host, name, baseline_checks, gathered, policy)
+            data, error = normalized.get(name, (None, None))
+            checks[name], check_findings = _compare_check(host, name, baseline_checks, gathered, data, error, policy)
             findings.extend(check_findings)
     findings = sort_findings(policy.apply(findings, as_utc(now).date()))
     return {
@@ -81,4 +90,5 @@ def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy
         "worst_severity": worst_severity(findings),
         "suppressed": sum(1 for f in findings if f.get("suppressed")),
         "accepted": list((baseline or {}).get("accepted") or []),
+        "inventory": inventory(current),
     }

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECK_BY_MODULE
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK, compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK, compare_host, inventory
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import FleetwatchError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
     active,
@@ -99,6 +99,7 @@ class HostSession:
             "status": "snapshot",
             "baseline_path": path,
             "snapshot_checks": sorted(document["checks"]),
+            "inventory": inventory(document["checks"]),
             "warnings": warnings,
             "findings": [],
             "counts": count_by_severity([]),

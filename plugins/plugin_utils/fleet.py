@@ -144,10 +144,12 @@ SILENT = ("unreachable", "failed", "skipped", "no result")
 def _host_entry(host: str, result: dict | None, problem: dict | None, group: str) -> tuple[dict, list[dict]]:
     """A host's report entry and its findings: its compare's, or the coverage finding of a silent host."""
     compare = (result or {}).get("compare")
-    entry = {"group": group, "status": "audited", "reason": None, "compare_status": None, "checks": {}}
+    entry = {"group": group, "status": "audited", "reason": None, "compare_status": None, "checks": {}, "inventory": {}}
     if isinstance(compare, dict) and isinstance(compare.get("findings"), list):
         status = compare.get("status")
-        entry.update(compare_status=status, checks=compare.get("checks") or {})
+        entry.update(
+            compare_status=status, checks=compare.get("checks") or {}, inventory=compare.get("inventory") or {}
+        )
         if status in COMPARED:
             return entry, list(compare["findings"])
         entry["status"] = status or "unknown"

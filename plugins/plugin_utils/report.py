@@ -9,6 +9,7 @@ Every string that may come from a host goes through :mod:`escape` for its medium
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.escape import markdown, safe_stamp, terminal
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import SEVERITIES, active
@@ -104,6 +105,13 @@ def render_markdown(report: dict) -> str:
         lines += _table(("host", *_FINDING_COLUMNS), [[markdown(f["host"]), *_finding_row(f)] for f in fleet])
     else:
         lines.append("No outliers.")
+    lines += ["", "## What was audited", ""]
+    audited = [
+        [markdown(host), markdown(entry["status"]), markdown(check), markdown(text)]
+        for host, entry in report["hosts"].items()
+        for check, text in entry.get("inventory", {}).items()
+    ]
+    lines += _table(("host", "status", "check", "covered"), audited) if audited else ["No gathered data."]
     lines += ["", "## Hosts", ""]
     quiet = [host for host, entry in report["hosts"].items() if host in summary["clean"] and not entry["findings"]]
     if quiet:
@@ -139,6 +147,17 @@ def render_terminal(report: dict, paths: dict | None = None, limit: int = TERMIN
         lines.append(f"not audited: {names(summary['not_audited'])}")
     if summary["drifting"]:
         lines.append(f"drifting: {names(summary['drifting'])}")
+    # What the run vouches for: one host's coverage in full (make audit), a count per check for a fleet.
+    covered = defaultdict(list)
+    for host, entry in report["hosts"].items():
+        for check, text in entry.get("inventory", {}).items():
+            covered[check].append((host, text))
+    for check, hosts in sorted(covered.items()):
+        if len(hosts) == 1:
+            host, text = hosts[0]
+            lines.append(f"  {check} on {terminal(host, 60)}: {terminal(text, TERMINAL_WIDTH)}")
+        else:
+            lines.append(f"  {check}: covered on {len(hosts)} hosts (what each covered: in the report)")
     every = active(f for entry in report["hosts"].values() for f in entry["findings"])
     worst = sorted(every, key=lambda f: SEVERITIES.index(f["severity"]))
     lines += [f"  {f['severity']:<8} {f['id']} {terminal(f['summary'], TERMINAL_WIDTH)}" for f in worst[:limit]]

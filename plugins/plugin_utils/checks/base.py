@@ -32,6 +32,10 @@ class Check:
         """Findings between two normalised data sets of one host."""
         raise NotImplementedError
 
+    def inventory(self, current: dict) -> str:
+        """One line saying what was audited (counts), so a clean result shows what it vouches for."""
+        raise NotImplementedError
+
     def apply_accept(self, baseline: dict, current: dict, finding: dict) -> dict:
         """A new baseline (a copy) into which one finding of ``diff(baseline, current)`` is folded."""
         raise NotImplementedError

@@ -189,6 +189,19 @@ class SetuidCheck(Check):
             "errors": errors[:MAX_ERRORS_KEPT],
         }
 
+    def inventory(self, current: dict) -> str:
+        files = current["files"].values()
+        kinds = {kind: sum(1 for f in files if kind in f["kinds"]) for kind in ("setuid", "setgid", "capabilities")}
+        unowned = sum(1 for f in files if not f.get("package"))
+        failing = sum(1 for f in files if f.get("package_verified") is False)
+        scanned = sum(1 for fs in current["filesystems"].values() if fs.get("scanned"))
+        skipped = len(current["filesystems"]) - scanned
+        return (
+            f"{len(files)} files ({kinds['setuid']} setuid, {kinds['setgid']} setgid, "
+            f"{kinds['capabilities']} with capabilities; {unowned} owned by no package, {failing} failing their "
+            f"package checksums) on {scanned} filesystems ({skipped} skipped), {current['error_count']} scan errors"
+        )
+
     def _ignored(self, policy) -> list[str]:
         return list(self.knob(policy, "ignore_paths"))
 

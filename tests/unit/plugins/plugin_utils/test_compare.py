@@ -20,6 +20,10 @@ def test_clean_host():
         "worst_severity": None,
         "suppressed": 0,
         "accepted": [],
+        "inventory": {
+            "setuid": "3 files (2 setuid, 0 setgid, 1 with capabilities; 0 owned by no package, 0 failing their "
+            "package checksums) on 2 filesystems (1 skipped), 0 scan errors"
+        },
     }
 
 

@@ -51,7 +51,8 @@ def test_markdown_escapes_hostile_strings(report):
     for line in md.splitlines():
         if line.startswith("| "):
             cells = line.replace("\\|", "").count("|")
-            header_cells = {3, 4, 9, 10, 12}  # the report's tables: not audited, findings, fleet findings, summary
+            # the report's tables: not audited, what was audited, findings, fleet findings, summary
+            header_cells = {4, 5, 9, 10, 12}
             assert cells in header_cells, line[:200]
     assert "web\\|7" in md and "no route<br>\\| fake \\| row \\|" in md
     assert HOSTILE[-4096:] in md  # the whole 4 KB path is shown, not cut
@@ -66,6 +67,13 @@ def test_markdown_structure(report):
     assert "Clean, no findings: web1, web3, web4, web5, web6" in md
     assert "### web1" not in md
     assert "### web\\|7: unreachable, worst high (group all)" in md
+    assert "## What was audited" in md
+    assert "| web1 | audited | setuid | 3 files (2 setuid, 0 setgid, 1 with capabilities;" in md
+
+
+def test_terminal_says_what_was_covered(report):
+    lines = rp.render_terminal(report).splitlines()
+    assert "  setuid: covered on 6 hosts (what each covered: in the report)" in lines
 
 
 def test_terminal_summary_is_short_and_safe(report):
