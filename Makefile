@@ -35,7 +35,7 @@ $(COLLECTION_LINK):
 	ln -sfn $(CURDIR) $@
 
 # The embedded store and reports of `make audit`: first run snapshots, later runs compare.
-AUDIT_DIR := $(CURDIR)/.fleetwatch
+AUDIT_DIR ?= $(CURDIR)/.fleetwatch
 # The machine's name as the audited host; the fleet summary play uses the implicit 'localhost'.
 AUDIT_HOST := $(subst localhost,this-host,$(shell hostname))
 

@@ -136,8 +136,9 @@ def render_terminal(report: dict, paths: dict | None = None, limit: int = TERMIN
 
     counts = ", ".join(f"{summary['counts'][s]} {s}" for s in SEVERITIES)
     verdict = "FAIL" if summary.get("fail") else "pass"
+    baselined = f", {len(summary['baselined'])} baseline written" if summary["baselined"] else ""
     lines = [
-        f"fleetwatch: {summary['hosts']} hosts, {summary['audited']} audited, "
+        f"fleetwatch: {summary['hosts']} hosts, {summary['audited']} audited{baselined}, "
         f"{len(summary['not_audited'])} not audited, {len(summary['drifting'])} drifting, "
         f"{len(summary['clean'])} clean",
         f"findings: {counts}; {summary['suppressed']} suppressed; worst {summary['worst_severity'] or 'none'}; "
