@@ -36,13 +36,16 @@ $(COLLECTION_LINK):
 
 # The embedded store and reports of `make audit`: first run snapshots, later runs compare.
 AUDIT_DIR ?= $(CURDIR)/.fleetwatch
+# More ansible-playbook arguments, e.g. AUDIT_ARGS='-e {"fleetwatch_setuid":{"exclude":["/srv/scratch"]}}'.
+AUDIT_ARGS ?=
 # The machine's name as the audited host; the fleet summary play uses the implicit 'localhost'.
 AUDIT_HOST := $(subst localhost,this-host,$(shell hostname))
 
 audit: $(VENV)/.user-installed $(COLLECTION_LINK)
 	FLEETWATCH_STORE=$(AUDIT_DIR)/store FLEETWATCH_REPORT_DIR=$(AUDIT_DIR)/reports \
 	  $(BIN)/ansible-playbook -i "$(AUDIT_HOST)," -c local playbooks/compare.yml \
-	    -e fleetwatch_on_missing=snapshot -e fleetwatch_become=false -e ansible_python_interpreter=$(BIN)/python
+	    -e fleetwatch_on_missing=snapshot -e fleetwatch_become=false -e ansible_python_interpreter=$(BIN)/python \
+	    $(AUDIT_ARGS)
 
 test: lint unit sanity integration ansible-lint
 

@@ -371,7 +371,7 @@ class _ThreadedReader(object):
         self.free = queue.Queue()
         self.full = queue.Queue()
         self.stopping = False
-        for _ in range(2):
+        for _buffer in range(2):
             self.free.put(bytearray(size + 1))
         self._fill = _fill_blocks(stream, size, self.free.get, find_boots)
         self.thread = threading.Thread(target=self._run, name="fleetwatch-log-reader")
@@ -1012,8 +1012,11 @@ class FileSource(object):
                     }
                 )
         live = {"path": self.path, "host": host, "live": True}
-        if not os.path.lexists(host):
-            live["missing"] = True
+        try:
+            os.lstat(host)
+        except OSError as exc:  # a file that exists but cannot be looked at is reported by its read
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                live["missing"] = True
         files.append(live)
         if window is not None and window.since is not None:
             for entry in files:
@@ -1539,11 +1542,16 @@ class _JournalAccumulator(object):
         return us / 1e6
 
     def feed_export_text(self, block):
-        """Entries of an export stream without binary fields (only text fields were asked for)."""
+        """Entries of an export stream without binary fields (only text fields were asked for).
+
+        ``block`` holds whole lines (it ends with a newline); an entry may go on in the next block.
+        """
         rt = self.rt
         boot = self.boot
         entry = self.entry
-        for line in block.split(b"\n"):
+        lines = block.split(b"\n")
+        lines.pop()  # a block ends with a newline: the last item is not a blank line
+        for line in lines:
             if not line:
                 if rt is not None or boot is not None:
                     entry(rt, boot)

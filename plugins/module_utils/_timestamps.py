@@ -369,6 +369,38 @@ def _zone_name_from_link(path):
     return name or None
 
 
+def _local_zone(root, use_zoneinfo):
+    """The system zone of ``root``: its ``/etc/localtime`` (a link is followed inside ``root``), else UTC."""
+    localtime = os.path.join(root, "etc/localtime")
+    if not os.path.lexists(localtime):
+        return TzinfoZone(timezone.utc, "UTC")
+    zname = _zone_name_from_link(localtime)
+    path = localtime
+    if root not in ("/", ""):
+        try:
+            target = os.readlink(localtime)
+        except OSError:
+            target = None
+        if target is not None:  # an absolute link of the image points inside the image
+            path = (
+                os.path.join(root, target.lstrip("/")) if target.startswith("/") else os.path.join(root, "etc", target)
+            )
+    label = "%s (/etc/localtime)" % zname if zname else "/etc/localtime"
+    if use_zoneinfo:
+        try:
+            if zname and (root in ("/", "") or not os.path.isfile(path)):
+                return TzinfoZone(_zoneinfo.ZoneInfo(zname), label)
+            with open(path, "rb") as handle:
+                return TzinfoZone(_zoneinfo.ZoneInfo.from_file(handle, key=zname), label)
+        except (OSError, ValueError, _zoneinfo.ZoneInfoNotFoundError):
+            pass
+    if os.path.isfile(path):
+        return LibcZone(":" + os.path.abspath(path), label)
+    if zname:
+        return LibcZone(zname, label)
+    return TzinfoZone(timezone.utc, "UTC")
+
+
 def get_zone(name=None, root="/", prefer="auto"):
     """Return the :class:`Zone` for the ``timezone`` option.
 
@@ -378,20 +410,7 @@ def get_zone(name=None, root="/", prefer="auto"):
     """
     use_zoneinfo = _zoneinfo is not None and prefer != "libc"
     if name in (None, "", "local"):
-        localtime = os.path.join(root, "etc/localtime")
-        if not os.path.exists(localtime):
-            return TzinfoZone(timezone.utc, "UTC")
-        zname = _zone_name_from_link(localtime)
-        label = "%s (/etc/localtime)" % zname if zname else "/etc/localtime"
-        if use_zoneinfo:
-            try:
-                if zname and root == "/":
-                    return TzinfoZone(_zoneinfo.ZoneInfo(zname), label)
-                with open(localtime, "rb") as handle:
-                    return TzinfoZone(_zoneinfo.ZoneInfo.from_file(handle, key=zname), label)
-            except (OSError, ValueError, _zoneinfo.ZoneInfoNotFoundError):
-                pass
-        return LibcZone(":" + os.path.realpath(localtime), label)
+        return _local_zone(root, use_zoneinfo)
     if name.upper() in ("UTC", "Z", "GMT", "ETC/UTC", "UTC0"):
         return TzinfoZone(timezone.utc, "UTC")
     fixed = _FIXED_RE.match(name)

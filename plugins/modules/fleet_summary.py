@@ -10,7 +10,7 @@ short_description: Compute the fleet-wide diff of a compare run from every host'
 version_added: 0.1.0
 description:
   - Runs once on the controller, in the last play of a compare, and computes the fleet-wide diff with the same engine
-    as the callback M(fleetwatch.audit.fleet_diff#callback), from every host's compare findings, with fleet outliers
+    as the callback P(fleetwatch.audit.fleet_diff#callback), from every host's compare findings, with fleet outliers
     and coverage (hosts of the audit that returned no compare result are reported as not audited).
   - Returns a summary small enough for C(ansible.builtin.set_stats) (with C(per_host=false), which AWX turns into job
     artifacts) and fails when the fleet reaches O(fail_on), so the run's outcome says whether the fleet drifted even

@@ -83,6 +83,21 @@ def test_id_is_stable_and_depends_on_the_change_only():
     )
 
 
+def test_identity_replaces_before_and_after_in_the_id():
+    """A log hole keeps its id while its re-estimated expected count moves between runs."""
+    identity = {"source": "/var/log/syslog", "start": "2025-10-06T13:00:00Z", "end": "2025-10-06T14:00:00Z"}
+    a = fm.make_finding("h1", "log_rate", "anomaly", "medium", "s", "", {"expected": 7480}, {"n": 1}, identity=identity)
+    b = fm.make_finding("h1", "log_rate", "anomaly", "high", "s", "", {"expected": 7512}, {"n": 2}, identity=identity)
+    assert a["id"] == b["id"]
+    assert a["id"] == fm.digest(["h1", "log_rate", "anomaly", "s", "identity", fm.digest(identity)])[:12]
+    other = fm.make_finding("h1", "log_rate", "anomaly", "medium", "s", "", identity={**identity, "end": "x"})
+    assert other["id"] != a["id"]
+    # without an identity the id is what it always was
+    plain = fm.make_finding("h1", "log_rate", "anomaly", "medium", "s", "", {"expected": 7480}, {"n": 1})
+    assert plain["id"] == fm.finding_id("h1", "log_rate", "anomaly", "s", {"expected": 7480}, {"n": 1})
+    assert plain["id"] != a["id"]
+
+
 def test_digest_is_canonical():
     assert fm.digest({"a": 1, "b": [1, 2]}) == fm.digest({"b": [1, 2], "a": 1})
     assert fm.digest({"a": 1}) != fm.digest({"a": "1"})

@@ -54,7 +54,7 @@ allow:
 checks:
   setuid:
     ignore_paths: ["/snap/*"]
-  log_rate:
+  sshd_auth:
     window: 3600
 internal_networks: [10.0.0.0/8, "fd00::/8"]
 fleet:
@@ -67,7 +67,7 @@ fleet:
     assert policy.overrides[0].severity == "info"
     assert policy.allow[0].expires == date(2026, 12, 31)
     assert policy.knob("setuid", "ignore_paths", []) == ["/snap/*"]
-    assert policy.knob("log_rate", "window", 60) == 3600
+    assert policy.knob("sshd_auth", "window", 60) == 3600
     assert [str(n) for n in policy.internal_networks] == ["10.0.0.0/8", "fd00::/8"]
     assert policy.fleet == {"outlier_max_fraction": 0.1, "outlier_min_hosts": 10}
 
