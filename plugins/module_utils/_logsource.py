@@ -32,13 +32,17 @@ import bz2
 import calendar
 import errno
 import gzip
+import operator
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import zlib
-from collections import namedtuple
+from collections import Counter, namedtuple
+from contextlib import closing
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
@@ -49,6 +53,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps impor
     RFC5424,
     TRADITIONAL,
     TimestampError,
+    ceil_hour,
     floor_hour,
     get_zone,
     hour_label,
@@ -368,18 +373,18 @@ class _ThreadedReader(object):
         import queue
         import threading
 
+        self.stream = stream
+        self.size = size
+        self.find_boots = find_boots
         self.free = queue.Queue()
         self.full = queue.Queue()
         self.stopping = False
-        for _buffer in range(2):
-            self.free.put(bytearray(size + 1))
-        self._fill = _fill_blocks(stream, size, self.free.get, find_boots)
         self.thread = threading.Thread(target=self._run, name="fleetwatch-log-reader")
         self.thread.daemon = True
 
     def _run(self):
         try:
-            for item in self._fill:
+            for item in _fill_blocks(self.stream, self.size, self.free.get, self.find_boots):
                 self.full.put(item)
                 if self.stopping:
                     break
@@ -388,6 +393,15 @@ class _ThreadedReader(object):
             self.full.put(exc)
 
     def blocks(self):
+        """The blocks; the thread starts with the first one and is joined when the generator ends or is closed."""
+        for _buffer in range(2):
+            self.free.put(bytearray(self.size + 1))
+        try:
+            self.thread.start()
+        except RuntimeError:  # pragma: no cover - no thread left: read in this thread
+            single = bytearray(self.size + 1)
+            yield from _fill_blocks(self.stream, self.size, lambda: single, self.find_boots)
+            return
         try:
             while True:
                 item = self.full.get()
@@ -412,17 +426,12 @@ def read_blocks(stream, chunk_size=CHUNK_SIZE, threaded=True):
     as its first ``LONG_LINE_HEAD`` bytes (a block of its own, ``long_line`` True), and the rest of it is skipped:
     memory stays bounded (two buffers of ``chunk_size`` when ``threaded``). ``boots``: positions of
     ``"Linux version "`` in the block, ascending. Buffers are reused: a consumer must not keep them.
+    Close the generator before the stream (``with closing(read_blocks(...))``): that stops the reader thread.
     """
     size = max(int(chunk_size), 64)
     find_boots = _boot_finder()
     if threaded:
-        reader = _ThreadedReader(stream, size, find_boots)
-        try:
-            reader.thread.start()
-        except RuntimeError:  # pragma: no cover - no threads left
-            pass
-        else:
-            return reader.blocks()
+        return _ThreadedReader(stream, size, find_boots).blocks()
     single = bytearray(size + 1)
     return _fill_blocks(stream, size, lambda: single, find_boots)
 
@@ -431,38 +440,39 @@ def read_blocks(stream, chunk_size=CHUNK_SIZE, threaded=True):
 
 
 def _region_patterns(head, info, cache):
-    """How to recognise the lines of the same clock hour and timestamp shape as ``head`` (RFC 3339 / 5424).
+    """Regular expressions for the lines of the same clock hour and timestamp shape as ``head`` (RFC 3339/5424).
 
-    Returns ``(key, same, negative)``. RFC 3339: ``key`` is the hour prefix (``2025-10-01T00``) every line of the
-    run starts with (checked by counting), ``negative`` a regular expression, compiled once per shape, that finds a
-    newline followed by a line whose timestamp is not ``<13 bytes>:MM:SS`` with the same fraction length and UTC
-    offset, then a blank; ``same`` is None. RFC 5424 (a ``<PRI>`` of varying width first): ``key`` is None,
-    ``same`` a regular expression for one line of the hour and ``negative`` finds a line that is not one. Every
-    line accepted is read by the per-line parser as the same hour with the same offset (the per-line path takes
-    the others).
+    Returns ``(key, same, negative)``: ``key`` the hour prefix (``2025-10-01T00``) an RFC 3339 run starts with
+    (None for RFC 5424, whose ``<PRI>`` varies in width); ``same.match(buf, pos)`` recognises one line of an
+    RFC 5424 run (None for RFC 3339);
+    ``negative.search`` finds a newline followed by a line that is not one: another hour, another UTC offset
+    (the repeated hour of a summer time change), another fraction length, or a malformed time. Every line accepted
+    is read by the per-line parser as the same hour with the same offset (the per-line path takes the others).
+    Compiled once per hour and shape (a few hundred microseconds), cached.
     """
     kind, start, key_end, end = info[0], info[1], info[2], info[3]
     offset_text = bytes(head[end - _offset_len(head, end) : end]) if info[11] is not None else b""
     frac_len = 0
     if head[start + 19 : start + 20] in (b".", b","):
         frac_len = end - len(offset_text) - (start + 20)
-    frac = (rb"[.,]\d{%d}" % frac_len) if frac_len else b""
-    # Seconds 60 (a leap second) and a line that ends with its timestamp are left to the per-line path.
-    tail = rb":[0-5]\d:[0-5]\d" + frac + re.escape(offset_text) + rb"[ \t]"
-    if kind == RFC3339:
-        sig = (frac_len, offset_text)
-        got = cache.get(sig)
-        if got is None:
-            got = cache[sig] = re.compile(rb"\n(?!.{13}" + tail + b")")
-        return bytes(head[:key_end]), None, got
-    sig = (kind, bytes(head[start:key_end]), frac_len, offset_text)
+    key = bytes(head[start:key_end])
+    sig = (kind, key, frac_len, offset_text)
     got = cache.get(sig)
     if got is None:
-        body = rb"<(?:\d|[1-9]\d|1[0-8]\d|19[01])>1 " + re.escape(sig[1]) + tail
+        # Seconds 60 (a leap second) and a line that ends with its timestamp are left to the per-line path.
+        body = (
+            (rb"<(?:\d|[1-9]\d|1[0-8]\d|19[01])>1 " if kind == RFC5424 else b"")
+            + re.escape(key)
+            + rb":[0-5]\d:[0-5]\d"
+            + ((rb"[.,]\d{%d}" % frac_len) if frac_len else b"")
+            + re.escape(offset_text)
+            + rb"[ \t]"
+        )
         if len(cache) > 64:
             cache.clear()
-        got = cache[sig] = (re.compile(body), re.compile(rb"\n(?!" + body + b")"))
-    return None, got[0], got[1]
+        same = re.compile(body) if kind == RFC5424 else None  # an RFC 3339 run is bisected on its key
+        got = cache[sig] = (same, re.compile(rb"\n(?!" + body + b")"))
+    return (key if kind == RFC3339 else None), got[0], got[1]
 
 
 def _offset_len(head, end):
@@ -741,15 +751,13 @@ class FileScan(object):
             key, same, negative = _region_patterns(head, info, self.regex_cache)
             if key is not None:
                 q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
-                n = count(b"\n", p - 1, q - 1)
-                ok = n < 2 or (
-                    count(b"\n" + key, p - 1, q - 1 + len(key)) == n and negative.search(buf, p - 1, q - 1) is None
-                )
             else:
                 q = self._run_end(buf, p, end, lambda ls, _m=same.match: _m(buf, ls) is not None)
-                n = count(b"\n", p - 1, q - 1)
-                ok = n < 2 or negative.search(buf, p - 1, q - 1) is None
-            if not ok:
+            # Every line of the run (the newline before each) is checked; then they are counted by the cheapest needle.
+            ok = negative.search(buf, p - 1, q - 1) is None
+            if ok:
+                n = count(b"\n" + key, p - 1, q - 1 + len(key)) if key is not None else count(b"\n", p - 1, q - 1)
+            else:
                 self._lines(buf, p, q, boots)
                 p = q
                 continue
@@ -842,12 +850,7 @@ class FileScan(object):
         return hours
 
     def _year_from_mtime(self, m, d, h, mi, s):
-        if self.mtime is None:
-            import time
-
-            ref = time.time()
-        else:
-            ref = self.mtime
+        ref = time.time() if self.mtime is None else self.mtime
         ref_year = int(_year_of(ref + self.zone.utc_offset(ref)))
         best = None
         for year in (ref_year - 1, ref_year, ref_year + 1):
@@ -885,8 +888,6 @@ class FileScan(object):
 
 
 def _year_of(local_epoch):
-    import time
-
     return time.gmtime(local_epoch).tm_year
 
 
@@ -898,7 +899,7 @@ class _Window(object):
 
     def __init__(self, since=None, until=None):
         self.since = floor_hour(since)
-        self.until = None if until is None else -int(-until // HOUR) * HOUR
+        self.until = ceil_hour(until)
         self.since_hk = None if self.since is None else self.since // HOUR
         self.until_hk = None if self.until is None else self.until // HOUR
 
@@ -1046,7 +1047,7 @@ class FileSource(object):
 
     def count(self, since=None, until=None):
         """Count events per UTC hour. Returns the result dict (also kept in ``self.result``)."""
-        return self._run(_Window(since, until), None)
+        return self._run(_Window(since, until))
 
     def events(self, since=None, until=None):
         """Yield an :class:`Event` per line with a timestamp in the window, oldest file first.
@@ -1054,11 +1055,9 @@ class FileSource(object):
         Files with traditional timestamps are read twice (a counting pass finds the years first).
         ``self.result`` holds the statistics once the iteration is over.
         """
-        window = _Window(since, until)
-        sink = []
-        return self._run(window, sink)
+        return self._run(_Window(since, until), events=True)
 
-    def _run(self, window, sink):
+    def _run(self, window, events=False):
         result = _Result(self.name, self.kind, path_to_text(self.path))
         result.timezone = self.zone.name
         self.result = result
@@ -1066,11 +1065,11 @@ class FileSource(object):
             files = self.plan(window)
         except SourceError as exc:
             result.error = str(exc)
-            return result.as_dict() if sink is None else iter(())
-        if sink is None:
-            self._count_files(files, window, result)
-            return result.as_dict()
-        return self._event_files(files, window, result)
+            return iter(()) if events else result.as_dict()
+        if events:
+            return self._event_files(files, window, result)
+        self._count_files(files, window, result)
+        return result.as_dict()
 
     def _file_entry(self, entry):
         return {
@@ -1106,8 +1105,9 @@ class FileSource(object):
             st, stream = self._open(entry, info)
             try:
                 scan = self._scan_for(st)
-                for buf, start, end, long_line, boots in read_blocks(stream, self.chunk_size, self.threaded):
-                    scan.feed(buf, start, end, long_line, boots)
+                with closing(read_blocks(stream, self.chunk_size, self.threaded)) as blocks:
+                    for buf, start, end, long_line, boots in blocks:
+                        scan.feed(buf, start, end, long_line, boots)
             finally:
                 stream.close()
         except READ_ERRORS as exc:
@@ -1206,14 +1206,15 @@ class FileSource(object):
             try:
                 _compression, stream = open_log(entry["host"])
                 try:
-                    for buf, start, end, _long, _boots in read_blocks(stream, self.chunk_size, self.threaded):
-                        for ls, le, parsed, stamp in walker.walk(buf, start, end):
-                            if stamp is None:
-                                continue
-                            when = walker.to_utc(stamp)
-                            if when is None or not window.has(when):
-                                continue
-                            yield Event(when, bytes(buf[ls:le]), _message_offset(parsed), origin, None, None)
+                    with closing(read_blocks(stream, self.chunk_size, self.threaded)) as blocks:
+                        for buf, start, end, _long, _boots in blocks:
+                            for ls, le, parsed, stamp in walker.walk(buf, start, end):
+                                if stamp is None:
+                                    continue
+                                when = walker.to_utc(stamp)
+                                if when is None or not window.has(when):
+                                    continue
+                                yield Event(when, bytes(buf[ls:le]), _message_offset(parsed), origin, None, None)
                 finally:
                     stream.close()
             except READ_ERRORS as exc:
@@ -1254,25 +1255,29 @@ class JournalSource(object):
         self.journalctl = journalctl
         self.result = None
 
+    def _host(self, path):
+        host = resolve_in_root(self.root, path)
+        return host if host is not None else os.path.join(self.root, path.lstrip("/"))  # a link loop: journalctl says
+
     def _location(self):
-        """``(argv options, directory list for the file listing, label)``."""
+        """``(journalctl options, directories and files to list, label)`` (host paths)."""
         if self.files:
-            hosts = [resolve_in_root(self.root, f) or f for f in self.files]
-            opts = []
-            for host in hosts:
-                opts.append("--file=%s" % host)
-            return opts, [], hosts, ",".join(self.files)
+            hosts = [self._host(f) for f in self.files]
+            return ["--file=%s" % host for host in hosts], [], hosts, ",".join(self.files)
         if self.directory:
-            host = resolve_in_root(self.root, self.directory) or self.directory
+            host = self._host(self.directory)
             return ["--directory=%s" % host], [host], [], self.directory
         if self.root != "/":
-            host = resolve_in_root(self.root, "/var/log/journal")
+            host = self._host("/var/log/journal")
             return ["--directory=%s" % host], [host], [], "/var/log/journal"
         return [], list(JOURNAL_DIRS), [], None
 
     def command(self, window, fields):
         opts, _dirs, _files, _label = self._location()
-        argv = [self.journalctl, "--no-pager", "-q", "-o", "export", "--output-fields=" + ",".join(fields)]
+        journalctl = self.journalctl
+        if os.sep not in journalctl:  # modules may run with a short PATH
+            journalctl = shutil.which(journalctl, path=os.environ.get("PATH", "") + ":/usr/bin:/bin") or journalctl
+        argv = [journalctl, "--no-pager", "-q", "-o", "export", "--output-fields=" + ",".join(fields)]
         argv += opts
         if window.since is not None:
             argv.append("--since=@%d" % window.since)
@@ -1349,8 +1354,8 @@ class JournalSource(object):
             result.error = "cannot run journalctl: %s" % _error_text(exc)
             return self._as_dict(result)
         try:
-            for block in _pipe_blocks(proc.stdout):
-                acc.feed_export_text(block)
+            for block in _pipe_entry_blocks(proc.stdout):
+                acc.feed_export_block(block)
             acc.end_entry()
         finally:
             if proc.poll() is None:
@@ -1416,22 +1421,32 @@ def _journal_files_in(top):
     return out
 
 
-def _pipe_blocks(pipe, size=1 << 20):
-    """Whole lines from a pipe, in blocks (the last partial line is carried over)."""
+def _pipe_entry_blocks(pipe, size=1 << 20):
+    """Whole export-format entries (each ends with a blank line) from a pipe, in blocks of about ``size`` bytes."""
     carry = b""
+    parts = []
+    have = 0
     read = pipe.read
     while True:
         data = read(size)
+        if data:
+            parts.append(data)
+            have += len(data)
+            if have < size:
+                continue
+        block = carry + b"".join(parts)
+        parts = []
+        have = 0
         if not data:
-            break
-        if carry:
-            data = carry + data
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        if cut:
-            yield data[:cut]
-    if carry:
-        yield carry + b"\n"
+            if block:
+                yield block if block.endswith(b"\n") else block + b"\n"
+            return
+        cut = block.rfind(b"\n\n") + 2
+        if cut < 2:
+            carry = block
+            continue
+        carry = block[cut:]
+        yield block[:cut]
 
 
 def _export_entries(pipe, size=1 << 20):
@@ -1490,6 +1505,10 @@ def _export_entries(pipe, size=1 << 20):
         yield entry
 
 
+_EXPORT_ENTRY = re.compile(rb"\n__REALTIME_TIMESTAMP=(\d{16})\n__MONOTONIC_TIMESTAMP=\d+\n_BOOT_ID=([0-9a-f]{32})\n\n")
+_PREFIX8 = operator.itemgetter(slice(0, 8))
+
+
 class _JournalAccumulator(object):
     """Hourly counts, boots, steps back and first/last entry of a journal stream."""
 
@@ -1497,6 +1516,7 @@ class _JournalAccumulator(object):
         self.result = result
         self.window = window
         self.hours = {}
+        self.prefixes = Counter()  # first 8 digits of 16-digit microsecond timestamps (100 s) -> entries
         self.boots = {}  # boot id -> [first us, last us, entries]
         self.prev = None
         self.prev_hk = None
@@ -1541,6 +1561,49 @@ class _JournalAccumulator(object):
                 seen[2] += 1
         return us / 1e6
 
+    def feed_export_block(self, block):
+        """Entries of an export stream of ``__REALTIME_TIMESTAMP`` and ``_BOOT_ID`` only, ``block`` whole entries.
+
+        The usual block (every entry in that shape, in time order, inside the window) is handled by C-level calls:
+        one regular expression for all entries, hours counted by the 100-second prefix of the microsecond
+        timestamps (an hour is 36 of them), boots by their first and last index. Any other block goes line by line.
+        """
+        pairs = _EXPORT_ENTRY.findall(block)
+        n = len(pairs)
+        if not n or n != block.count(b"\n\n") or self.rt is not None or self.boot is not None:
+            return self.feed_export_text(block)
+        rts, boots = zip(*pairs)
+        if n > 1 and not all(map(operator.le, rts, rts[1:])):  # equal widths: text order is time order
+            return self.feed_export_text(block)
+        lo = int(rts[0])
+        hi = int(rts[-1])
+        if (self.since_us is not None and lo < self.since_us) or (self.until_us is not None and hi >= self.until_us):
+            return self.feed_export_text(block)
+        result = self.result
+        result.lines += n
+        result.parsed += n
+        hk = lo // 3600000000
+        if self.prev_hk is not None and hk < self.prev_hk:
+            result.note_jump(round((self.prev - lo) / 1e6, 6))
+        self.prev = hi
+        self.prev_hk = hi // 3600000000
+        if result.first is None:
+            result.first = lo / 1e6
+        result.last = hi / 1e6
+        self.prefixes.update(map(_PREFIX8, rts))
+        backwards = boots[::-1]
+        for boot in set(boots):
+            first = int(rts[boots.index(boot)])
+            last = int(rts[n - 1 - backwards.index(boot)])
+            seen = self.boots.get(boot)
+            if seen is None:
+                self.boots[boot] = [first, last, boots.count(boot)]
+            else:
+                seen[0] = min(seen[0], first)
+                seen[1] = max(seen[1], last)
+                seen[2] += boots.count(boot)
+        return None
+
     def feed_export_text(self, block):
         """Entries of an export stream without binary fields (only text fields were asked for).
 
@@ -1570,6 +1633,10 @@ class _JournalAccumulator(object):
 
     def done(self):
         result = self.result
+        for prefix, n in self.prefixes.items():
+            hk = int(prefix) * 100 // 3600
+            self.hours[hk] = self.hours.get(hk, 0) + n
+        self.prefixes.clear()
         result.hours = self.hours
         result.formats = {"journal": result.parsed} if result.parsed else {}
         result.boot_count = len(self.boots)
@@ -1678,8 +1745,6 @@ def gather(sources=None, since="8d", until=None, root="/", timezone=None, year=N
         raise ValueError("root %s is not a directory" % root)
     zone = get_zone(timezone, root)
     if now is None:
-        import time
-
         now = time.time()
     since_t = parse_time_bound(since, now, zone)
     until_t = parse_time_bound(until, now, zone)

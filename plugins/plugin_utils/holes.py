@@ -195,13 +195,13 @@ def low_hours(
 
 def runs(hours: Iterable[int]) -> list[tuple[int, int]]:
     """Consecutive hours merged: ``[(first, last), …]`` (``last`` inclusive)."""
-    result: list[list[int]] = []
+    result: list[tuple[int, int]] = []
     for hour in sorted(set(hours)):
         if result and hour == result[-1][1] + 1:
-            result[-1][1] = hour
+            result[-1] = (result[-1][0], hour)
         else:
-            result.append([hour, hour])
-    return [(first, last) for first, last in result]
+            result.append((hour, hour))
+    return result
 
 
 def hole_severity(

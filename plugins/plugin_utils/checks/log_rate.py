@@ -33,7 +33,6 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.holes import (
     parse_time,
     peak,
     runs,
-    usable,
 )
 
 # Hours kept per source in a baseline (the profile is computed from up to as many before they are cut).
@@ -196,7 +195,7 @@ class _Judge:
             summary = f"{self.host}: log source {name} could not be read, so it was not audited: {new['error']}"
             after = {"rule": "error", "source": name, "error": new["error"]}
             return [self.finding("coverage", "high", name, summary, after=after)]
-        findings = self.verify(name, old, new) + self.file_errors(name, new)
+        findings = self.verify(name, old, new) + self.file_errors(name, old, new)
         old_profile = old.get("profile") if old else None
         if peak(old_profile) >= self.knobs["min_expected_per_hour"] and new["events"] == 0:
             return [*findings, self.empty(name, old, new)]
@@ -205,7 +204,7 @@ class _Judge:
             findings.append(self.zone_changed(name, old, new))
         counts = {parse_hour(label): count for label, count in new["hours"].items()}
         start = data_start(self.since, hour_of(new["first_event"]))
-        if usable(old_profile):
+        if peak(old_profile) >= self.knobs["min_expected_per_hour"]:  # a profile that can tell a hole
             profile, basis = old_profile, "baseline"
             judged_from = self.base_end if self.since is None else max(self.base_end, self.since)
         else:
@@ -257,9 +256,12 @@ class _Judge:
         after = {"rule": "verify", "source": name, "message": verify["message"]}
         return [self.finding("anomaly", severity, f"{name} verification", summary, after=after)]
 
-    def file_errors(self, name: str, new: dict) -> list[dict]:
+    def file_errors(self, name: str, old: dict | None, new: dict) -> list[dict]:
+        """Files that could not be read, unless the baseline could not read them either (a known blind spot, such as
+        the rotations left of a log whose daemon was removed)."""
+        known = {(f.get("path"), f.get("error")) for f in (old or {}).get("files") or [] if f.get("error")}
         failed = [{"path": f["path"], "error": f["error"]} for f in new["files"] if f["error"]]
-        if not failed:
+        if not failed or all((f["path"], f["error"]) in known for f in failed):
             return []
         summary = (
             f"{self.host}: {name}: {len(failed)} of its files could not be read, so their hours were not counted; "

@@ -19,6 +19,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -588,6 +589,27 @@ def test_read_blocks_edges():
         assert got == [(b"a\nbb\n", False), (b"c" * 64 + b"\n", True), (b"d", False)]
 
 
+def test_stopping_early_leaves_no_reader_thread(tmp_path, monkeypatch):
+    times = steady(utc(2025, 10, 1), 3, 200)
+    path = write(tmp_path / "f", b"".join(trad(t) for t in times), mtime=times[-1])
+    before = threading.active_count()
+    events = ls.FileSource(path, UTC, rotated=False, chunk_size=256).events()
+    assert next(events).time == times[0]
+    events.close()
+    assert threading.active_count() == before
+    blocks = ls.read_blocks(io.BytesIO(b"x\n" * 1000), 64)
+    blocks.close()  # never started: no thread either
+    assert threading.active_count() == before
+
+    def broken(*_args):
+        raise RuntimeError("a bug in counting")
+
+    monkeypatch.setattr(ls.FileScan, "feed", broken)
+    result = ls.count_sources([ls.FileSource(path, UTC, rotated=False, chunk_size=256)])[0]
+    assert result["error"] == "internal error: RuntimeError: a bug in counting"
+    assert threading.active_count() == before
+
+
 def test_reader_thread_passes_errors_on():
     class Broken(io.RawIOBase):
         def readinto(self, _buf):
@@ -701,6 +723,52 @@ def test_export_text_split_anywhere_between_lines():
         acc.done()
         assert (result.lines, result.parsed, result.unparsed) == (40, 40, 0)
         assert [(b["boot_id"], b["entries"]) for b in result.boots] == [("b0", 20), ("b1", 20)]
+
+
+def _journal_figures(feed, text, window, per_block):
+    result = ls._Result("journal", "journal", None)
+    acc = ls._JournalAccumulator(result, window)
+    entries = [e + b"\n\n" for e in text.split(b"\n\n") if e]
+    for i in range(0, len(entries), per_block):
+        feed(acc)(b"".join(entries[i : i + per_block]))
+    acc.end_entry()
+    acc.done()
+    out = result.as_dict()
+    return {
+        k: out[k]
+        for k in (
+            "hours",
+            "lines",
+            "parsed",
+            "unparsed",
+            "outside_window",
+            "first_event",
+            "last_event",
+            "backward_jumps",
+            "largest_backward_jump",
+            "boots",
+            "boot_count",
+        )
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_journal_block_path_equals_the_line_path(seed):
+    rng = random.Random(seed)
+    boots = ["%032x" % rng.getrandbits(128) for _boot in range(3)]
+    t = 1759276800000000
+    text = b""
+    for i in range(rng.randint(50, 400)):
+        t += rng.randint(0, 900000000) if rng.random() > 0.03 else -rng.randint(0, 7200000000)
+        boot = boots[min(2, i // 150)].encode()
+        if rng.random() < 0.02:
+            text += b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=5\n\n" % (i, t)  # no boot id
+        else:
+            text += b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=5\n_BOOT_ID=%s\n\n" % (i, t, boot)
+    window = ls._Window(1759276800 + rng.choice([0, 3600 * 5]), None if seed % 2 else 1759276800 + 3600 * 40)
+    reference = _journal_figures(lambda acc: acc.feed_export_text, text, window, 1)
+    for per_block in (1, 7, 1000):
+        assert _journal_figures(lambda acc: acc.feed_export_block, text, window, per_block) == reference
 
 
 FAKE_JOURNALCTL = """#!/bin/sh
