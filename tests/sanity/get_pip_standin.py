@@ -14,5 +14,5 @@ ensurepip.bootstrap(upgrade=True)
 os.environ.pop("PIP_CONFIG_FILE", None)
 # ensurepip's pip rejects these get-pip options; they only skip extras we do not install anyway.
 args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-sys.argv = ["pip", "install", "--upgrade"] + args
+sys.argv = ["pip", "install", "--upgrade", *args]
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
