@@ -1232,6 +1232,12 @@ def _message_offset(info):
 # ------------------------------------------------------------------------------------------------ journal
 
 
+def _journalctl_env():
+    env = dict(os.environ)
+    env.update(LC_ALL="C", SYSTEMD_PAGER="cat", SYSTEMD_COLORS="0", SYSTEMD_LOG_COLOR="0", PAGER="cat")
+    return env
+
+
 class JournalSource(object):
     """The systemd journal through ``journalctl`` (streamed export format, UTC).
 
@@ -1272,12 +1278,15 @@ class JournalSource(object):
             return ["--directory=%s" % host], [host], [], "/var/log/journal"
         return [], list(JOURNAL_DIRS), [], None
 
+    def _journalctl(self):
+        if os.sep in self.journalctl:
+            return self.journalctl
+        # modules may run with a short PATH
+        return shutil.which(self.journalctl, path=os.environ.get("PATH", "") + ":/usr/bin:/bin") or self.journalctl
+
     def command(self, window, fields):
         opts, _dirs, _files, _label = self._location()
-        journalctl = self.journalctl
-        if os.sep not in journalctl:  # modules may run with a short PATH
-            journalctl = shutil.which(journalctl, path=os.environ.get("PATH", "") + ":/usr/bin:/bin") or journalctl
-        argv = [journalctl, "--no-pager", "-q", "-o", "export", "--output-fields=" + ",".join(fields)]
+        argv = [self._journalctl(), "--no-pager", "-q", "-o", "export", "--output-fields=" + ",".join(fields)]
         argv += opts
         if window.since is not None:
             argv.append("--since=@%d" % window.since)
@@ -1302,9 +1311,33 @@ class JournalSource(object):
             entries.append({"path": path_to_text(shown), "size": size})
         return entries
 
+    def verify(self):
+        """``journalctl --verify`` of this source's files: ``{"ok", "message"}`` (the FAIL lines, bounded).
+
+        Checks every file's internal consistency, and the sealing of sealed (FSS) journals when a key is configured.
+        ``None`` when there are no journal files to verify.
+        """
+        if not self.journal_files():
+            return None
+        opts = self._location()[0]
+        try:
+            proc = subprocess.run(
+                [self._journalctl(), "--verify", "--no-pager"] + opts,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=_journalctl_env(),
+                check=False,
+            )
+        except OSError as exc:
+            return {"ok": False, "message": "cannot run journalctl --verify: %s" % _error_text(exc)}
+        output = proc.stdout.decode("utf-8", "replace").splitlines()
+        failures = [line for line in output if line.startswith("FAIL") or "File corruption" in line]
+        message = "\n".join((failures or output)[-20:]) or None
+        return {"ok": proc.returncode == 0, "message": message if proc.returncode != 0 else None}
+
     def _popen(self, window, fields):
-        env = dict(os.environ)
-        env.update(LC_ALL="C", SYSTEMD_PAGER="cat", SYSTEMD_COLORS="0", SYSTEMD_LOG_COLOR="0", PAGER="cat")
+        env = _journalctl_env()
         errfile = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _finish_proc
         try:
             proc = subprocess.Popen(
@@ -1721,12 +1754,18 @@ def build_sources(specs, zone, root="/", year=None, chunk_size=CHUNK_SIZE):
     return sources
 
 
-def count_sources(sources, since=None, until=None):
-    """Count every source; one failing source never stops the others. Returns the list of result dicts."""
+def count_sources(sources, since=None, until=None, verify_journal=False):
+    """Count every source; one failing source never stops the others. Returns the list of result dicts.
+
+    With ``verify_journal``, journal sources also carry ``verify`` (:meth:`JournalSource.verify`).
+    """
     out = []
     for source in sources:
         try:
-            out.append(source.count(since, until))
+            counted = source.count(since, until)
+            if verify_journal and source.kind == "journal":
+                counted["verify"] = source.verify()
+            out.append(counted)
         except Exception as exc:  # a bug or an odd file must not lose the other sources
             failed = _Result(source.name, source.kind, None)
             failed.error = "internal error: %s" % _error_text(exc)
@@ -1734,7 +1773,17 @@ def count_sources(sources, since=None, until=None):
     return out
 
 
-def gather(sources=None, since="8d", until=None, root="/", timezone=None, year=None, now=None, chunk_size=CHUNK_SIZE):
+def gather(
+    sources=None,
+    since="8d",
+    until=None,
+    root="/",
+    timezone=None,
+    year=None,
+    now=None,
+    chunk_size=CHUNK_SIZE,
+    verify_journal=False,
+):
     """What ``log_rate_info`` returns (without ``changed``). Raises ValueError for an invalid option.
 
     ``sources``: a list of ``{"path": ..., "name": ..., "rotated": ...}`` / ``{"journal": {...}, "name": ...}``, or
@@ -1771,7 +1820,7 @@ def gather(sources=None, since="8d", until=None, root="/", timezone=None, year=N
         "collected_at": iso_utc(now),
         "discovered": discovered,
         "sources": count_sources(
-            build_sources(specs, zone, root=root, year=year, chunk_size=chunk_size), since_t, until_t
+            build_sources(specs, zone, root=root, year=year, chunk_size=chunk_size), since_t, until_t, verify_journal
         ),
     }
 

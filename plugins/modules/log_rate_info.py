@@ -115,6 +115,13 @@ options:
       - The year of the last traditional timestamp of every file, instead of the year taken from the file's
         modification time (for copied files whose modification time is not the log's).
     type: int
+  verify_journal:
+    description:
+      - Run C(journalctl --verify) on the files of each journal source and report it in RV(sources[].verify).
+      - It checks the files' consistency, and the seals of sealed (FSS) journals where a verification key is set up;
+        it reads every journal file once more.
+    type: bool
+    default: true
 notes:
   - Run it with C(become) to read logs only root can read; a file that cannot be read is reported with its error.
   - Steps back within one clock hour are not counted in RV(sources[].backward_jumps), since they do not move events
@@ -282,6 +289,12 @@ sources:
       description: Why the source could not be read (null when it was). Errors of single files are in their entry.
       type: str
       sample: null
+    verify:
+      description:
+        - Journal sources with O(verify_journal) - C(ok) (whether C(journalctl --verify) passed) and C(message)
+          (its FAIL lines, at most 20, null when it passed). Null when the source has no journal files.
+      type: dict
+      sample: {"ok": false, "message": "FAIL: /var/log/journal/0f7.../system.journal (Bad message)"}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -316,6 +329,7 @@ def main():
             "timezone": {"type": "str", "default": "local"},
             "year": {"type": "int"},
             "root": {"type": "path", "default": "/"},
+            "verify_journal": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
@@ -328,6 +342,7 @@ def main():
             root=params["root"],
             timezone=params["timezone"],
             year=params["year"],
+            verify_journal=params["verify_journal"],
         )
     except ValueError as exc:
         module.fail_json(msg=str(exc))

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -317,3 +318,26 @@ def test_journal_of_an_offline_image_is_discovered_and_read(journal, tmp_path):
     assert source["kind"] == "journal" and source["path"] == "/var/log/journal"
     assert source["hours"] == journal["expected"]
     assert source["files"][0]["path"] == "/var/log/journal/0123456789abcdef0123456789abcdef/system.journal"
+
+
+@needs_journal
+def test_journal_verify_passes_on_intact_files_and_fails_on_a_corrupted_one(journal, tmp_path):
+    intact = ls.JournalSource(directory=journal["dir"]).verify()
+    assert intact == {"ok": True, "message": None}
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    copy = damaged / "system.journal"
+    data = bytearray(Path(journal["file"]).read_bytes())
+    # Edit one message in place, same length, as an intruder hiding a line would: its data object's hash breaks.
+    at = data.find(b"MESSAGE=entry 10 of hour 0")
+    assert at > 0
+    data[at + 8 : at + 13] = b"ENTRY"
+    copy.write_bytes(bytes(data))
+    result = ls.JournalSource(directory=str(damaged)).verify()
+    assert result["ok"] is False
+    assert "system.journal" in result["message"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert ls.JournalSource(directory=str(empty)).verify() is None
+    counted = ls.count_sources([ls.JournalSource(directory=journal["dir"])], verify_journal=True)
+    assert counted[0]["verify"] == {"ok": True, "message": None}
