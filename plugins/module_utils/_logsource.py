@@ -1322,7 +1322,7 @@ class JournalSource(object):
         opts = self._location()[0]
         try:
             proc = subprocess.run(
-                [self._journalctl(), "--verify", "--no-pager"] + opts,
+                [self._journalctl(), "--verify", "--no-pager", *opts],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
