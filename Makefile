@@ -75,6 +75,7 @@ ansible-lint: venv
 
 bench: venv
 	bench/setuid_info
+	bench/log_rate_info
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/output
