@@ -7,23 +7,14 @@ from __future__ import annotations
 
 import calendar
 import gzip
-import json
 import os
 import time
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
+from module_harness import assert_options_match, documented_options, module_kwargs, run_module
 
-from ansible_collections.fleetwatch.audit.plugins.doc_fragments.root import ModuleDocFragment
 from ansible_collections.fleetwatch.audit.plugins.modules import log_rate_info
-
-
-def run_module(capsys, args):
-    with patch_module_args(args), pytest.raises(SystemExit) as exited:
-        log_rate_info.main()
-    result = json.loads(capsys.readouterr().out)
-    return exited.value.code, result
 
 
 def stamp(*fields):
@@ -52,7 +43,7 @@ def image(tmp_path):
 
 
 def test_main_counts_every_discovered_source_never_changed(capsys, image):
-    code, result = run_module(capsys, {"root": str(image), "since": "all"})
+    code, result = run_module(capsys, log_rate_info, {"root": str(image), "since": "all"})
     assert code == 0 and result["changed"] is False
     assert result["discovered"] is True and result["timezone"] == "UTC"
     by_name = {source["name"]: source for source in result["sources"]}
@@ -74,7 +65,7 @@ def test_sources_option_and_window(capsys, image):
         "until": "2025-10-01T02:00:00Z",
         "timezone": "UTC",
     }
-    code, result = run_module(capsys, args)
+    code, result = run_module(capsys, log_rate_info, args)
     assert code == 0
     assert result["since"] == "2025-10-01T01:00:00Z" and result["until"] == "2025-10-01T02:00:00Z"
     sys_source, missing = result["sources"]
@@ -84,7 +75,7 @@ def test_sources_option_and_window(capsys, image):
 
 
 def test_check_mode_is_the_same(capsys, image):
-    code, result = run_module(capsys, {"root": str(image), "since": "all", "_ansible_check_mode": True})
+    code, result = run_module(capsys, log_rate_info, {"root": str(image), "since": "all", "_ansible_check_mode": True})
     assert code == 0 and result["changed"] is False and len(result["sources"]) == 2
 
 
@@ -96,54 +87,23 @@ def test_invalid_options_fail(capsys, image):
         ({"sources": [{"journal": {"matches": ["--all"]}}]}, "invalid journal match"),
         ({"root": str(image / "missing")}, "is not a directory"),
     ]:
-        code, result = run_module(capsys, dict({"root": str(image)}, **args))
+        code, result = run_module(capsys, log_rate_info, dict({"root": str(image)}, **args))
         assert code == 1 and result["failed"] is True
         assert message in result["msg"], result["msg"]
-    code, result = run_module(capsys, {"root": str(image), "sources": [{"path": "/a", "journal": {}}]})
+    code, result = run_module(capsys, log_rate_info, {"root": str(image), "sources": [{"path": "/a", "journal": {}}]})
     assert code == 1 and "mutually exclusive" in result["msg"]
 
 
-def _argument_spec(monkeypatch):
-    captured = {}
-
-    class Capture(Exception):
-        pass
-
-    def fake_module(**kwargs):
-        captured.update(kwargs)
-        raise Capture()
-
-    monkeypatch.setattr(log_rate_info, "AnsibleModule", fake_module)
-    with pytest.raises(Capture):
-        log_rate_info.main()
-    return captured
-
-
-def _compare_options(options, spec, where):
-    assert sorted(options) == sorted(spec), where
-    for name, option in options.items():
-        assert option["description"], (where, name)
-        assert option["type"] == spec[name]["type"], (where, name)
-        assert option.get("default") == spec[name].get("default"), (where, name)
-        assert option.get("elements") == spec[name].get("elements"), (where, name)
-        if "suboptions" in option or "options" in spec[name]:
-            _compare_options(option["suboptions"], spec[name]["options"], "%s.%s" % (where, name))
-
-
 def test_documentation_matches_argument_spec(monkeypatch):
-    captured = _argument_spec(monkeypatch)
+    captured = module_kwargs(monkeypatch, log_rate_info)
     assert captured["supports_check_mode"] is True
-    doc = yaml.safe_load(log_rate_info.DOCUMENTATION)
-    assert doc["extends_documentation_fragment"][0] == "fleetwatch.audit.root"
-    assert doc["author"] == "fleetwatch developers (@fleetwatch)"
-    options = dict(doc["options"], **yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
-    _compare_options(options, captured["argument_spec"], "options")
+    assert_options_match(documented_options(log_rate_info), captured["argument_spec"])
     for task in yaml.safe_load(log_rate_info.EXAMPLES):
         assert "fleetwatch.audit.log_rate_info" in task or "ansible.builtin.debug" in task
 
 
 def test_every_returned_key_is_documented(capsys, image):
-    _code, result = run_module(capsys, {"root": str(image), "since": "all"})
+    _code, result = run_module(capsys, log_rate_info, {"root": str(image), "since": "all"})
     returned = yaml.safe_load(log_rate_info.RETURN)
     assert sorted(returned) == sorted(set(result) - {"changed", "invocation"})
     documented = set(returned["sources"]["contains"])

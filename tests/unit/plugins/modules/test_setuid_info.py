@@ -5,22 +5,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
+from module_harness import assert_options_match, documented_options, module_kwargs, run_module
 
-from ansible_collections.fleetwatch.audit.plugins.doc_fragments.root import ModuleDocFragment
 from ansible_collections.fleetwatch.audit.plugins.modules import setuid_info
-
-
-def run_module(capsys, args):
-    with patch_module_args(args), pytest.raises(SystemExit) as exited:
-        setuid_info.main()
-    result = json.loads(capsys.readouterr().out)
-    return exited.value.code, result
 
 
 @pytest.fixture
@@ -35,7 +26,7 @@ def tree(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="setuid files owned by root need root")
 def test_main_returns_the_scan_never_changed(capsys, tree):
-    code, result = run_module(capsys, {"root": str(tree), "package_check": False})
+    code, result = run_module(capsys, setuid_info, {"root": str(tree), "package_check": False})
     assert code == 0
     assert result["changed"] is False
     assert [entry["path"] for entry in result["files"]] == ["/usr/bin/suid"]
@@ -43,54 +34,33 @@ def test_main_returns_the_scan_never_changed(capsys, tree):
 
 
 def test_check_mode_is_the_same(capsys, tree):
-    code, result = run_module(capsys, {"root": str(tree), "package_check": False, "_ansible_check_mode": True})
+    code, result = run_module(
+        capsys, setuid_info, {"root": str(tree), "package_check": False, "_ansible_check_mode": True}
+    )
     assert code == 0 and result["changed"] is False and "files" in result
 
 
 def test_invalid_options_fail(capsys, tree):
-    code, result = run_module(capsys, {"root": str(tree), "include_fstypes": ["nfs"], "exclude_fstypes": ["nfs"]})
+    code, result = run_module(
+        capsys, setuid_info, {"root": str(tree), "include_fstypes": ["nfs"], "exclude_fstypes": ["nfs"]}
+    )
     assert code == 1 and result["failed"] is True
     assert result["msg"] == "filesystem types in both include_fstypes and exclude_fstypes: nfs"
-    code, result = run_module(capsys, {"root": str(tree / "missing")})
+    code, result = run_module(capsys, setuid_info, {"root": str(tree / "missing")})
     assert code == 1 and "not a directory" in result["msg"]
 
 
-def _argument_spec(monkeypatch):
-    captured = {}
-
-    class Capture(Exception):
-        pass
-
-    def fake_module(**kwargs):
-        captured.update(kwargs)
-        raise Capture()
-
-    monkeypatch.setattr(setuid_info, "AnsibleModule", fake_module)
-    with pytest.raises(Capture):
-        setuid_info.main()
-    return captured
-
-
 def test_documentation_matches_argument_spec(monkeypatch):
-    captured = _argument_spec(monkeypatch)
+    captured = module_kwargs(monkeypatch, setuid_info)
     assert captured["supports_check_mode"] is True
-    spec = captured["argument_spec"]
-    doc = yaml.safe_load(setuid_info.DOCUMENTATION)
-    assert doc["extends_documentation_fragment"][0] == "fleetwatch.audit.root"
-    options = dict(doc["options"], **yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
-    assert sorted(options) == sorted(spec)
-    for name, option in options.items():
-        assert option["description"], name
-        assert option["type"] == spec[name]["type"], name
-        assert option.get("default") == spec[name].get("default"), name
-        assert option.get("elements") == spec[name].get("elements"), name
+    assert_options_match(documented_options(setuid_info), captured["argument_spec"])
     yaml.safe_load(setuid_info.EXAMPLES)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="setuid files owned by root need root")
 def test_every_returned_key_is_documented(capsys, tree):
     os.symlink("usr/bin", tree / "bin")
-    _code, result = run_module(capsys, {"root": str(tree), "package_check": False})
+    _code, result = run_module(capsys, setuid_info, {"root": str(tree), "package_check": False})
     returned = yaml.safe_load(setuid_info.RETURN)
     assert sorted(returned) == sorted(set(result) - {"changed", "invocation"})
     for key in ("files", "filesystems", "package_db", "stats"):
