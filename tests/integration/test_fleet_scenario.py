@@ -277,3 +277,21 @@ def test_ansible_runner_gets_the_fleet_summary_as_artifacts(scenario):
     assert artifact["drifting"] == ["fw-host-1", "fw-host-2"]
     assert artifact["counts"]["critical"] == 2
     assert os.path.exists(scenario.base / "reports-runner" / "latest.json")
+
+
+def test_without_the_callback_the_run_says_how_and_the_last_play_writes_the_report(scenario):
+    store = scenario.copy_store("store-nocallback")
+    reports = scenario.base / "reports-nocallback"
+    result = run_playbook(
+        PLAYBOOKS / "compare.yml",
+        scenario.inventory,
+        extra_vars=scenario.variables(store, fleetwatch_report_dir=str(reports)),
+        env=FAST,
+        ansible_config=None,  # the harness's own ansible.cfg: no callbacks enabled
+    )
+    assert result.stdout.count("The fleet report callback is not enabled") == 1
+    assert "FLEETWATCH FLEET DIFF" not in result.stdout
+    report = _latest(reports)  # written by the fleet_summary action of the last play
+    assert report["summary"]["drifting"] == ["fw-host-1", "fw-host-2"]
+    assert _findings(report, "fw-host-3") == []
+    assert result.recap["localhost"]["failed"] == 1
