@@ -295,3 +295,36 @@ def test_without_the_callback_the_run_says_how_and_the_last_play_writes_the_repo
     assert report["summary"]["drifting"] == ["fw-host-1", "fw-host-2"]
     assert _findings(report, "fw-host-3") == []
     assert result.recap["localhost"]["failed"] == 1
+
+
+@pytest.mark.parametrize("play_options", [{"serial": 2}, {"strategy": "free"}], ids=["serial", "free"])
+def test_callback_aggregates_a_users_own_playbook(scenario, play_options):
+    """Any playbook using the collection's role and action is aggregated, whatever its batches or strategy."""
+    store = scenario.copy_store(f"store-own-{'-'.join(play_options)}")
+    reports = scenario.base / f"reports-own-{'-'.join(play_options)}"
+    play = {
+        "name": "A user's own nightly audit",
+        "hosts": "fleet",
+        "gather_facts": False,
+        **play_options,
+        "roles": [{"role": "fleetwatch.audit.collect"}],
+        "tasks": [
+            {
+                "name": "Compare without failing the host",
+                "fleetwatch.audit.baseline": {"state": "compare", "store": str(store), "fail_on": "never"},
+            }
+        ],
+    }
+    result = run_playbook(
+        [play],
+        scenario.inventory,
+        extra_vars={"fleetwatch_become": False},
+        env={**FAST, "FLEETWATCH_REPORT_DIR": str(reports)},
+        ansible_config=PROJECT_ANSIBLE_CFG,
+    )
+    assert result.returncode == 0, result.describe()
+    report = _latest(reports)
+    assert sorted(report["hosts"]) == scenario.fleet.names
+    assert report["summary"]["audited"] == 5 and report["summary"]["not_audited"] == []
+    assert report["summary"]["drifting"] == ["fw-host-1", "fw-host-2"]
+    assert ("setuid", "added", "critical", "/usr/local/bin/.helper") in _findings(report, "fw-host-1")
