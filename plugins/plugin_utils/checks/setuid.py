@@ -69,12 +69,12 @@ def _short(digest: str | None) -> str:
     return f"{digest[:12]}…" if digest else "none"
 
 
-def _describe(entry: dict) -> str:
-    package = entry.get("package")
+def _describe(entry: dict, package: bool = True) -> str:
     parts = [f"mode {entry.get('mode')}", f"owner {_owner(entry)}"]
     if entry.get("capabilities"):
         parts.append(f"capabilities {entry['capabilities']}")
-    parts.append(f"package {package}" if package else "no package")
+    if package:
+        parts.append(f"package {entry['package']}" if entry.get("package") else "no package")
     return ", ".join(parts)
 
 
@@ -224,7 +224,8 @@ class SetuidCheck(Check):
 
     def _added(self, host: str, new: dict) -> dict:
         severity, reason = _added_severity(new)
-        summary = f"{host}: new {_what(new)} {new['path']} ({_describe(new)}) {reason}"
+        # The reason names the package (or its absence), so the description leaves it out.
+        summary = f"{host}: new {_what(new)} {new['path']} ({_describe(new, package=False)}), {reason}"
         return make_finding(
             host, self.name, "added", severity, new["path"], summary, after=_stable(new), since=_since(new)
         )

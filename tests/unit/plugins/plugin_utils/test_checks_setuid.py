@@ -77,7 +77,7 @@ def test_new_file_severity(changes, severity, words):
     assert finding["severity"] == severity
     assert finding["subject"] == "/usr/local/bin/x"
     assert words in finding["summary"]
-    assert finding["summary"].startswith("h1: new setuid file /usr/local/bin/x (mode 4755, owner root(0):root(0)")
+    assert finding["summary"].startswith("h1: new setuid file /usr/local/bin/x (mode 4755, owner root(0):root(0)), ")
     assert finding["since"] == "2025-01-02T03:04:05Z"  # ctime: when it became so
     assert finding["before"] is None and finding["after"]["sha256"] == "0" * 64
     assert "ctime" not in finding["after"]
