@@ -14,7 +14,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import engine
 
 ARGUMENT_SPEC = {
-    "state": {"type": "str", "required": True, "choices": ["snapshot", "compare", "accept"]},
+    "state": {"type": "str", "required": True, "choices": ["snapshot", "compare", "accept", "restore"]},
+    "version": {"type": "str"},
     "data": {"type": "dict"},
     "store": {"type": "path"},
     "policy": {"type": "path"},
@@ -41,7 +42,9 @@ class ActionModule(ActionBase):
         write = not self._task.check_mode
         try:
             session = engine.HostSession(host, store_dir, policy_path=args["policy"], now=datetime.now(timezone.utc))
-            if args["state"] == "accept":
+            if args["state"] == "restore":
+                outcome = session.restore(version=args["version"], write=write)
+            elif args["state"] == "accept":
                 if not args["reason"]:
                     raise AnsibleActionFail("state=accept needs a reason")
                 outcome = session.accept(

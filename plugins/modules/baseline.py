@@ -17,14 +17,21 @@ description:
     and AWX show which hosts drifted. A host with no baseline gets a C(coverage) finding, never a crash.
   - O(state=accept) folds findings of the host's latest compare into its baseline, recording who accepted them, why and
     when. The baseline before the accept stays in the history.
+  - O(state=restore) makes a previous baseline of the host current again, by default the latest one in the history,
+    which undoes the last accept or snapshot. The baseline it replaces goes to the history too.
   - Judgement lives in the collection's plugin_utils; see the collection's C(docs/findings.md) for every rule.
 author: fleetwatch developers (@fleetwatch)
 options:
   state:
     description: What to do for this host.
     type: str
-    choices: [snapshot, compare, accept]
+    choices: [snapshot, compare, accept, restore]
     required: true
+  version:
+    description:
+      - With O(state=restore), the history version to restore (a UTC stamp such as C(20261127T004013.123456Z), as
+        listed in RV(history)). Defaults to the latest, the baseline before the last change.
+    type: str
   data:
     description:
       - Gathered data, a mapping of check name to the result of its gatherer module
@@ -93,6 +100,11 @@ EXAMPLES = r"""
     fail_on: high
   register: fleetwatch_compare
 
+- name: Undo the last accept or snapshot
+  fleetwatch.audit.baseline:
+    state: restore
+    store: /srv/fleetwatch/store
+
 - name: Accept a reviewed change
   fleetwatch.audit.baseline:
     state: accept
@@ -107,7 +119,7 @@ host:
   returned: always
   type: str
 status:
-  description: C(snapshot), C(compared), C(no_baseline) or C(accepted).
+  description: C(snapshot), C(compared), C(no_baseline), C(accepted) or C(restored).
   returned: always
   type: str
 findings:
@@ -129,6 +141,20 @@ fail_on:
   type: str
 baseline_path:
   description: File of the host's baseline in the store.
-  returned: when state is snapshot, accept, or compare with on_missing=snapshot
+  returned: when state is snapshot, accept, restore, or compare with on_missing=snapshot
   type: str
+restored:
+  description: The history version that was made current again.
+  returned: when state is restore
+  type: str
+history:
+  description: The host's history versions before the restore, oldest first.
+  returned: when state is restore
+  type: list
+  elements: str
+accepted:
+  description: The accept records of the restored baseline (who accepted what, why and when).
+  returned: when state is restore
+  type: list
+  elements: dict
 """

@@ -156,6 +156,25 @@ class HostSession:
             "baseline_path": path,
         }
 
+    def restore(self, version: str | None = None, write: bool = True) -> dict:
+        """Make a previous baseline current again (default: the latest in the history, undoing the last change)."""
+        history = self.store.history(self.host)
+        if not history:
+            raise EngineError(f"{self.host} has no previous baseline to restore")
+        version = version or history[-1]
+        if version not in history:
+            raise EngineError(f"{self.host} has no history version {version!r}; versions: {', '.join(history)}")
+        document = self.store.load_version(self.host, version)
+        path = self.store.restore(self.host, version) if write else self.store.baseline_path(self.host)
+        return {
+            "host": self.host,
+            "status": "restored",
+            "restored": version,
+            "baseline_path": path,
+            "accepted": document.get("accepted") or [],
+            "history": history,
+        }
+
 
 class Observations:
     """What a run told about each host: compare results, gathered data, and why silent hosts were silent."""

@@ -203,7 +203,9 @@ def test_limit_snapshot_leaves_other_baselines_byte_identical(scenario):
     after = _files(store / "hosts")
     changed = sorted(str(name) for name in before if before[name] != after[name])
     assert changed == ["fw-host-1.json"]
-    assert len(list((store / "history" / "fw-host-1.json").parent.glob("*"))) >= 1
+    # The replaced baseline is kept, byte for byte, as the host's only history version.
+    history = list((store / "history").rglob("*.json"))
+    assert len(history) == 1 and history[0].read_bytes() == before[Path("fw-host-1.json")]
     assert sorted(str(p) for p in after) == sorted(str(p) for p in before)
 
 
@@ -227,7 +229,7 @@ def test_host_with_sshd_down_is_reported_not_audited(scenario):
     assert _findings(report, "fw-host-3") == []
 
 
-def test_accept_one_finding_clears_it_and_only_it(scenario):
+def test_accept_one_finding_clears_it_and_only_it_and_undo_restores(scenario):
     store = scenario.copy_store("store-accept")
     reports = scenario.base / "reports-accept"
     planted_id = scenario.report["hosts"]["fw-host-1"]["findings"][0]["id"]  # the critical "added" one
@@ -259,6 +261,10 @@ def test_accept_one_finding_clears_it_and_only_it(scenario):
         ("setuid", "anomaly", "high", "/usr/bin/su"),
     ]
     assert again.recap["fw-host-1"]["failed"] == 0 and again.recap["fw-host-2"]["failed"] == 1
+
+    undone = scenario.play("undo.yml", store=store, reports=reports, limit="fw-host-1")
+    assert undone.returncode == 0, undone.describe()
+    assert _files(store / "hosts") == scenario.baselines  # fw-host-1's baseline is the snapshot's again
 
 
 def test_ansible_runner_gets_the_fleet_summary_as_artifacts(scenario):
