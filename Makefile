@@ -52,6 +52,7 @@ test: lint unit sanity integration ansible-lint
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/antsibull-changelog lint
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
