@@ -41,7 +41,15 @@ class ActionModule(ActionBase):
         store_dir = args["store"] or os.environ.get("FLEETWATCH_STORE") or os.path.expanduser("~/.fleetwatch/store")
         write = not self._task.check_mode
         try:
-            session = engine.HostSession(host, store_dir, policy_path=args["policy"], now=datetime.now(timezone.utc))
+            # The inventory's host addresses are internal for the checks that judge sources (sshd_auth).
+            addresses = engine.inventory_addresses(getattr(task_vars.get("hostvars"), "_inventory", None))
+            session = engine.HostSession(
+                host,
+                store_dir,
+                policy_path=args["policy"],
+                now=datetime.now(timezone.utc),
+                inventory_addresses=addresses,
+            )
             if args["state"] == "restore":
                 outcome = session.restore(version=args["version"], write=write)
             elif args["state"] == "accept":

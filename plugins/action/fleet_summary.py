@@ -50,6 +50,7 @@ class ActionModule(ActionBase):
                 policy_path=args["policy"],
                 fail_on=args["fail_on"],
                 now=datetime.now(timezone.utc),
+                host_addresses=engine.inventory_addresses(getattr(hostvars, "_inventory", None)),
             )
             if args["report_dir"] and not self._task.check_mode:
                 result["report_paths"] = engine.write_fleet_reports(report, args["report_dir"])

@@ -6,7 +6,7 @@ report from whatever a run produced. Thin glue over compare, store, policy, flee
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECK_BY_MODULE
@@ -33,7 +33,9 @@ __all__ = [
     "HostSession",
     "Observations",
     "fleet_report",
+    "host_addresses",
     "host_group",
+    "inventory_addresses",
     "is_audit_action",
     "terminal_summary",
     "to_plain",
@@ -82,10 +84,19 @@ def _fail_message(host: str, findings: list[dict], fail_on: str) -> str | None:
 class HostSession:
     """One host's baseline operations against a directory store, with a policy, at one moment."""
 
-    def __init__(self, host: str, store_dir: str, policy_path: str | None = None, now: datetime | None = None):
+    def __init__(
+        self,
+        host: str,
+        store_dir: str,
+        policy_path: str | None = None,
+        now: datetime | None = None,
+        inventory_addresses: Mapping[str, Iterable[str]] | None = None,
+    ):
         self.host = host
         self.store = DirectoryStore(store_dir)
         self.policy = load_policy(policy_path)
+        # Checks that judge sources (sshd_auth) take the inventory's host addresses as internal.
+        self.policy.inventory_addresses = dict(inventory_addresses or {})
         self.now = now or datetime.now(timezone.utc)
 
     def snapshot(self, data: dict, write: bool = True) -> dict:
@@ -227,17 +238,60 @@ def fleet_report(
     policy_path: str | None = None,
     fail_on: str | None = None,
     now: datetime | None = None,
+    host_addresses: Mapping[str, Iterable[str]] | None = None,
 ) -> dict:
-    """The fleet report (:func:`fleet.analyze_fleet`) of a run's observations."""
+    """The fleet report (:func:`fleet.analyze_fleet`) of a run's observations; ``host_addresses``: each inventory
+    host's addresses (``ansible_host``), for the login graph and the sshd_auth rules."""
+    policy = load_policy(policy_path)
+    policy.inventory_addresses = dict(host_addresses or {})
     return analyze_fleet(
         observations.results,
         host_groups,
         expected_hosts,
         observations.problems,
-        load_policy(policy_path),
+        policy,
         now or datetime.now(timezone.utc),
         fail_on,
+        host_addresses=host_addresses,
     )
+
+
+_INVENTORY_ADDRESSES: dict = {}
+
+
+def inventory_addresses(inventory) -> dict:
+    """``{host: [address]}`` of an Ansible inventory's hosts from their own ``ansible_host`` variable (computed once
+    per inventory object; a templated value is left out)."""
+    if inventory is None:
+        return {}
+    key = id(inventory)
+    got = _INVENTORY_ADDRESSES.get(key)
+    if got is None or got[0] is not inventory:
+        addresses = {}
+        try:
+            hosts = inventory.get_hosts()
+        except Exception:  # an inventory this version does not know: no addresses
+            hosts = []
+        for host in hosts:
+            value = (getattr(host, "vars", None) or {}).get("ansible_host")
+            if isinstance(value, str) and value and "{{" not in value:
+                addresses[host.get_name()] = [str.__str__(value)]
+        _INVENTORY_ADDRESSES.clear()
+        got = _INVENTORY_ADDRESSES[key] = (inventory, addresses)
+    return dict(got[1])
+
+
+def host_addresses(hosts: Iterable[str], variables: Callable[[str], Mapping]) -> dict:
+    """``{host: [address]}`` from each host's ``ansible_host`` (when set), ``variables(host)`` giving its variables."""
+    out = {}
+    for host in hosts:
+        try:
+            address = (variables(host) or {}).get("ansible_host")
+        except Exception:  # an unresolvable variable: no address for this host
+            address = None
+        if address:
+            out[host] = [str(address)]
+    return out
 
 
 def write_fleet_reports(report: dict, report_dir: str) -> dict:

@@ -172,8 +172,12 @@ def analyze_fleet(
     policy: Policy | None,
     now: datetime,
     fail_on: str | None = None,
+    host_addresses: Mapping[str, Iterable[str]] | None = None,
 ) -> dict:
     """The fleet report: every expected host's status and findings, fleet findings, groups and a summary.
+
+    ``host_addresses`` maps inventory host to its addresses (``ansible_host``): the sshd_auth fleet rules and the login
+    graph name a source by the host it belongs to (see :func:`_sshd_fleet`); the report then has a ``login_graph``.
 
     ``host_results`` maps host to ``{"compare": compare_host() result or None, "gathered": fleetwatch_results or
     None}``; ``host_groups`` maps host to its peer group (:func:`host_group`); ``problems`` maps host to
@@ -195,6 +199,8 @@ def analyze_fleet(
     for (group, check_name), by_host in sorted(_observe(host_results, host_groups, policy).items()):
         fleet_findings.extend(_outliers(group, check_name, by_host, policy.fleet))
         groups.setdefault(group, {})[check_name] = sorted(by_host)
+    sshd_findings, graph = _sshd_fleet(host_results, host_addresses or {}, policy)
+    fleet_findings.extend(sshd_findings)
     fleet_findings = sort_findings(_honour_accepts(policy.apply(fleet_findings, as_utc(now).date()), host_results))
     for finding in fleet_findings:
         host_findings.setdefault(finding["host"], [])
@@ -209,7 +215,7 @@ def analyze_fleet(
             suppressed=sum(1 for f in findings if f.get("suppressed")),
         )
     summary = _summary(entries, fail_on)
-    return {
+    report = {
         "schema": REPORT_SCHEMA,
         "generated": utc_iso(now),
         "policy": {"source": policy.source, "fail_on": fail_on, **policy.fleet},
@@ -222,6 +228,28 @@ def analyze_fleet(
             for check, members in by_check.items()
         },
     }
+    if graph is not None:
+        report["login_graph"] = graph
+    return report
+
+
+def _sshd_fleet(host_results: Mapping[str, dict], addresses: Mapping, policy: Policy) -> tuple[list[dict], dict | None]:
+    """The sshd_auth fleet view: findings no single host can make (users that exist on no host of the fleet) and the
+    graph of who logs into whom, diffed against the baselines (``None`` when no host gathered sshd_auth)."""
+    from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import sshd_auth
+
+    per_host, compares = {}, {}
+    for host, result in host_results.items():
+        gathered = (result or {}).get("gathered")
+        if not isinstance(gathered, dict) or sshd_auth.SshdAuthCheck.name not in gathered:
+            continue
+        data, error = normalize_result(sshd_auth.SshdAuthCheck.name, gathered[sshd_auth.SshdAuthCheck.name])
+        if error is None:
+            per_host[host] = data
+            compares[host] = (result or {}).get("compare")
+    if not per_host:
+        return [], None
+    return sshd_auth.fleet_findings(per_host, addresses, policy), sshd_auth.login_graph(per_host, addresses, compares)
 
 
 def _summary(entries: dict, fail_on: str) -> dict:

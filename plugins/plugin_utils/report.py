@@ -105,6 +105,8 @@ def render_markdown(report: dict) -> str:
         lines += _table(("host", *_FINDING_COLUMNS), [[markdown(f["host"]), *_finding_row(f)] for f in fleet])
     else:
         lines.append("No outliers.")
+    if "login_graph" in report:
+        lines += ["", *_login_graph_lines(report["login_graph"])]
     lines += ["", "## What was audited", ""]
     audited = [
         [markdown(host), markdown(entry["status"]), markdown(check), markdown(text)]
@@ -125,6 +127,29 @@ def render_markdown(report: dict) -> str:
         lines += _table(_FINDING_COLUMNS, [_finding_row(f) for f in entry["findings"]]) if entry["findings"] else []
         lines.append("")
     return "\n".join(lines)
+
+
+def _login_graph_lines(graph: dict) -> list[str]:
+    """The "Login graph: new edges" section: accepted logins whose (user, source) no baseline had."""
+    lines = ["## Login graph: new edges", ""]
+    new = graph.get("new_edges") or []
+    if not new:
+        return [*lines, f"No new edges ({len(graph.get('edges') or [])} login edges in all)."]
+    rows = [
+        [
+            markdown(edge.get("from") or ", ".join(edge.get("from_hosts") or []) or "(no inventory host)"),
+            markdown(edge.get("from_address")),
+            markdown(edge.get("user")),
+            markdown(edge.get("to")),
+            markdown(", ".join(edge.get("methods") or [])),
+            str(edge.get("count")),
+            markdown(edge.get("first_seen") or ""),
+            markdown(edge.get("last_seen") or ""),
+        ]
+        for edge in new
+    ]
+    header = ("from host", "from address", "user", "to host", "methods", "logins", "first seen", "last seen")
+    return [*lines, *_table(header, rows), "", f"{len(new)} new of {len(graph.get('edges') or [])} login edges."]
 
 
 def render_terminal(report: dict, paths: dict | None = None, limit: int = TERMINAL_FINDINGS) -> str:

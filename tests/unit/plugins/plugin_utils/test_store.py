@@ -43,7 +43,7 @@ def test_new_baseline_document():
     assert document["created"] == document["updated"] == "2026-03-01T12:00:00Z"
     assert list(document["checks"]) == ["setuid"]
     assert document["accepted"] == []
-    assert warnings == ["teleport: unknown check 'teleport' (known: log_rate, setuid); left out"]
+    assert warnings == ["teleport: unknown check 'teleport' (known: log_rate, setuid, sshd_auth); left out"]
 
 
 def test_save_and_load_with_permissions(store, tmp_path):

@@ -1,0 +1,517 @@
+"""sshd_auth_info's reading and counting (gather): correlation, kinds, sources, bounds. Fixtures are our own lines."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+
+import pytest
+from sshd_lines import START, attempt_invalid_password, line, rfc, trad, write
+
+from ansible_collections.fleetwatch.audit.plugins.module_utils import _sshd_scan as S
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import Event
+
+MTIME = START + 10 * 86400  # 2025-10-11: the year of traditional timestamps
+
+
+def run(root, **options):
+    options.setdefault("since", "all")
+    options.setdefault("timezone", "UTC")
+    options.setdefault("sources", [{"path": "/var/log/auth.log"}])
+    return S.gather(root=str(root), **options)
+
+
+@pytest.fixture
+def auth(tmp_path):
+    """Write ``lines`` as the root's /var/log/auth.log and return the result of gather."""
+
+    def make(lines, **options):
+        write(tmp_path / "var/log/auth.log", lines, mtime=MTIME)
+        return run(tmp_path, **options)
+
+    return make
+
+
+def entries(result, **match):
+    return [e for e in result["failures"] if all(e.get(k) == v for k, v in match.items())]
+
+
+def kinds(result):
+    return {(e["source"], e["user"], e["kind"]): e["count"] for e in result["failures"]}
+
+
+# ---------------------------------------------------------------------------------------------- correlation
+
+
+@pytest.mark.parametrize("program", ["sshd", "sshd-session", "sshd-auth"])
+def test_one_attempt_logged_by_four_lines_counts_once(auth, program):
+    result = auth(attempt_invalid_password(START, 1000, "admin", "203.0.113.9", 51234, program))
+    assert result["totals"]["attempts"] == 1
+    assert result["totals"]["by_kind"] == {"failed_password": 1, "invalid_user": 1}
+    assert kinds(result) == {
+        ("203.0.113.9", "admin", "invalid_user"): 1,
+        ("203.0.113.9", "admin", "failed_password"): 1,
+    }
+    entry = entries(result, kind="failed_password")[0]
+    assert entry["invalid_user"] is True and entry["internal"] is False
+    assert entry["first_seen"] == entry["last_seen"] == "2025-10-01T00:00:02Z"
+    assert result["totals"]["auth_lines"] == 4 and result["totals"]["lines"] == 5
+
+
+def test_each_password_try_is_an_attempt(auth):
+    lines = [
+        line(START, 7, "Failed password for root from 198.51.100.7 port 40000 ssh2"),
+        line(START + 2, 7, "Failed password for root from 198.51.100.7 port 40000 ssh2"),
+        line(START + 4, 7, "message repeated 3 times: [ Failed password for root from 198.51.100.7 port 40000 ssh2]"),
+        line(
+            START + 5,
+            7,
+            "error: maximum authentication attempts exceeded for root from 198.51.100.7 port 40000 ssh2 [preauth]",
+        ),
+        line(
+            START + 5,
+            7,
+            "Disconnecting authenticating user root 198.51.100.7 port 40000: Too many authentication"
+            " failures [preauth]",
+        ),
+    ]
+    result = auth(lines)
+    assert kinds(result) == {
+        ("198.51.100.7", "root", "failed_password"): 5,
+        ("198.51.100.7", "root", "too_many_failures"): 1,
+    }
+    assert result["totals"]["attempts"] == 5
+
+
+def test_connections_without_a_failed_line(auth):
+    lines = [
+        # an unknown user that only probed (no password): one attempt, kind invalid_user only
+        line(START, 1, "Invalid user admin from 203.0.113.1 port 1"),
+        line(START + 1, 1, "Connection closed by invalid user admin 203.0.113.1 port 1 [preauth]"),
+        # a valid user that gave up during authentication: closed_preauth
+        line(START + 2, 2, "Connection closed by authenticating user root 203.0.113.2 port 2 [preauth]"),
+        # refused ones
+        line(START + 3, 3, "User bob from 203.0.113.3 not allowed because not listed in AllowUsers"),
+        line(START + 3, 3, "Connection closed by authenticating user bob 203.0.113.3 port 3 [preauth]"),
+        line(START + 4, 4, "ROOT LOGIN REFUSED FROM 203.0.113.4"),
+        # banner grabbers are not attempts
+        line(START + 5, 5, "Connection closed by 203.0.113.5 port 5 [preauth]"),
+        line(START + 6, 6, "Received disconnect from 203.0.113.6 port 6:11: Bye Bye [preauth]"),
+    ]
+    result = auth(lines)
+    assert kinds(result) == {
+        ("203.0.113.1", "admin", "invalid_user"): 1,
+        ("203.0.113.2", "root", "closed_preauth"): 1,
+        ("203.0.113.3", "bob", "not_allowed"): 1,
+        ("203.0.113.4", "root", "root_refused"): 1,
+    }
+    assert result["totals"]["attempts"] == 4 and result["totals"]["sources"] == 4
+
+
+def test_pam_only_failures_old_syslog(auth):
+    """sshd(pam_unix) wrote only PAM's view (Linux 2.6 era): each failure counts, 1 + the N more."""
+    lines = [
+        "Jun 15 12:12:34 combo sshd(pam_unix)[23397]: check pass; user unknown",
+        "Jun 15 12:12:34 combo sshd(pam_unix)[23397]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh "
+        "ruser= rhost=218.188.2.4 ",
+        "Jun 15 12:12:40 combo sshd(pam_unix)[23398]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh "
+        "ruser= rhost=218.188.2.4  user=root",
+        "Jun 15 12:12:50 combo sshd(pam_unix)[23398]: PAM 2 more authentication failures; logname= uid=0 euid=0 "
+        "tty=NODEVssh ruser= rhost=218.188.2.4  user=root",
+    ]
+    result = auth(lines)
+    assert kinds(result) == {("218.188.2.4", "", "pam_failure"): 1, ("218.188.2.4", "root", "pam_failure"): 3}
+    assert entries(result, user="")[0]["invalid_user"] is True
+    assert entries(result, user="root")[0]["invalid_user"] is False
+    assert result["totals"]["attempts"] == 4
+
+
+def test_pam_lines_next_to_sshd_lines_add_nothing(auth):
+    lines = [
+        line(
+            START,
+            9,
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser="
+            " rhost=h.example.net  user=root",
+        ),
+        line(START + 2, 9, "Failed password for root from 192.0.2.50 port 3 ssh2"),
+        line(
+            START + 9,
+            9,
+            "PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=h.example.net  user=root",
+        ),
+    ]
+    result = auth(lines)
+    assert kinds(result) == {("192.0.2.50", "root", "failed_password"): 1}
+
+
+def test_key_negotiation_before_a_login_is_not_a_failure(auth):
+    lines = [
+        line(START, 20, "Failed publickey for deploy from 10.0.0.5 port 9 ssh2: RSA SHA256:old"),
+        line(START + 1, 20, "Accepted publickey for deploy from 10.0.0.5 port 9 ssh2: ED25519 SHA256:new"),
+        line(START + 5, 21, "Failed publickey for root from 10.0.0.6 port 10 ssh2: ED25519 SHA256:stranger"),
+        line(START + 6, 21, "Connection closed by authenticating user root 10.0.0.6 port 10 [preauth]"),
+    ]
+    result = auth(lines)
+    assert kinds(result) == {("10.0.0.6", "root", "failed_publickey"): 1}
+    assert entries(result)[0]["internal"] is True
+    assert result["accepted"] == [
+        {
+            "user": "deploy",
+            "source": "10.0.0.5",
+            "internal": True,
+            "method": "publickey",
+            "key_type": "ED25519",
+            "fingerprint": "SHA256:new",
+            "count": 1,
+            "first_seen": "2025-10-01T00:00:01Z",
+            "last_seen": "2025-10-01T00:00:01Z",
+        }
+    ]
+    assert result["totals"]["accepted"] == 1 and result["totals"]["accepted_users"] == 1
+
+
+def test_lines_without_address_take_their_connection_s(auth):
+    lines = [
+        line(START, 30, "Failed password for root from 198.51.100.30 port 1 ssh2"),
+        line(START + 1, 30, "Disconnecting: Too many authentication failures for root [preauth]"),
+    ]
+    assert kinds(auth(lines)) == {
+        ("198.51.100.30", "root", "failed_password"): 1,
+        ("198.51.100.30", "root", "too_many_failures"): 1,
+    }
+
+
+def random_noise(count, seed=7, start=START, programs=("sshd", "sshd-session")):
+    """Many connections whose lines interleave (as in a real log: in time order, several connections at once), and
+    the kinds they make."""
+    rng = random.Random(seed)
+    timed, expected = [], {}
+    for index in range(count):
+        when = start + index * 0.5 + rng.random() * 3
+        addr = "203.0.%d.%d" % (rng.randint(0, 3), rng.randint(1, 20))
+        user = rng.choice(["admin", "test", "oracle"])
+        conn = attempt_invalid_password(int(when), 100 + index, user, addr, 1000 + index, rng.choice(programs))
+        for offset, text in enumerate(conn):
+            timed.append((int(when) + min(offset, 2), index, offset, text))
+        expected[(addr, user, "invalid_user")] = expected.get((addr, user, "invalid_user"), 0) + 1
+        expected[(addr, user, "failed_password")] = expected.get((addr, user, "failed_password"), 0) + 1
+    timed.sort()
+    return [text for _when, _index, _offset, text in timed], expected
+
+
+def test_interleaved_connections_and_small_blocks(tmp_path):
+    lines, expected = random_noise(400)
+    write(tmp_path / "var/log/auth.log", lines, mtime=MTIME)
+    big = run(tmp_path)
+    small = run(tmp_path, chunk_size=2048)
+    assert kinds(big) == expected
+    assert kinds(small) == expected
+    assert big["totals"]["attempts"] == small["totals"]["attempts"] == 400
+
+
+def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
+    lines, expected = random_noise(3000, seed=3)
+    write(tmp_path / "var/log/auth.log", lines, mtime=MTIME)
+    one = run(tmp_path, workers=1, chunk_size=16384)
+    monkeypatch.setattr(S, "PARALLEL_MIN_SIZE", 0)
+    three = run(tmp_path, workers=3, chunk_size=16384)
+    assert kinds(three) == kinds(one) == expected
+    for field in ("attempts", "by_kind", "sources", "lines", "auth_lines"):
+        assert three["totals"][field] == one["totals"][field]
+    assert sorted(three["failures"], key=str) == sorted(one["failures"], key=str)
+
+
+# ---------------------------------------------------------------------------------------------- formats, time
+
+
+def test_rfc3339_and_ipv6_sources(auth):
+    lines = [
+        line(START, 1, "Invalid user admin from 2001:0db8::0001 port 1", stamp=rfc),
+        line(START + 1, 1, "Failed password for invalid user admin from 2001:0db8::0001 port 1 ssh2", stamp=rfc),
+        line(START + 2, 2, "Failed password for root from ::ffff:198.51.100.9 port 2 ssh2", stamp=rfc),
+        line(START + 3, 3, "Failed password for root from 198.51.100.9 port 3 ssh2", stamp=rfc),
+        line(START + 4, 4, "Failed password for root from fe80::1%eth0 port 4 ssh2", stamp=rfc),
+    ]
+    result = auth(lines)
+    assert kinds(result) == {
+        ("2001:db8::1", "admin", "invalid_user"): 1,
+        ("2001:db8::1", "admin", "failed_password"): 1,
+        ("198.51.100.9", "root", "failed_password"): 2,
+        ("fe80::1%eth0", "root", "failed_password"): 1,
+    }
+    assert entries(result, source="198.51.100.9")[0]["first_seen"] == "2025-10-01T00:00:02Z"
+    assert entries(result, source="fe80::1%eth0")[0]["internal"] is True
+
+
+def test_window_since_until(auth):
+    lines = [
+        line(START + hour * 3600, hour, f"Failed password for root from 192.0.2.{hour} port 1 ssh2")
+        for hour in range(6)
+    ]
+    result = auth(lines, since="2025-10-01T02:00:00Z", until="2025-10-01T03:59:00Z")
+    assert sorted(e["source"] for e in result["failures"]) == ["192.0.2.2", "192.0.2.3"]
+    assert result["since"] == "2025-10-01T02:00:00Z" and result["until"] == "2025-10-01T04:00:00Z"
+    assert result["sources"][0]["outside_window"] == 4
+
+
+def test_year_of_traditional_timestamps_across_new_year(tmp_path):
+    lines = [
+        "Dec 31 23:59:58 web1 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2",
+        "Jan  1 00:00:03 web1 sshd[2]: Failed password for root from 192.0.2.1 port 2 ssh2",
+    ]
+    write(tmp_path / "var/log/auth.log", lines, mtime=1767312000)  # 2026-01-02
+    result = run(tmp_path)
+    entry = result["failures"][0]
+    assert (entry["count"], entry["first_seen"], entry["last_seen"]) == (
+        2,
+        "2025-12-31T23:59:58Z",
+        "2026-01-01T00:00:03Z",
+    )
+    assert result["sources"][0]["files"][0]["year"] == 2026
+    assert run(tmp_path, year=2030)["failures"][0]["first_seen"] == "2029-12-31T23:59:58Z"
+
+
+def test_rotated_files_oldest_first(tmp_path):
+    logs = tmp_path / "var/log"
+    old = [line(START, 1, "Failed password for root from 192.0.2.9 port 1 ssh2")]
+    new = [line(START + 86400, 2, "Failed password for root from 192.0.2.9 port 2 ssh2")]
+    logs.mkdir(parents=True)
+    (logs / "auth.log.2.gz").write_bytes(gzip.compress(("\n".join(old) + "\n").encode()))
+    os.utime(logs / "auth.log.2.gz", (START + 60, START + 60))
+    write(logs / "auth.log", new, mtime=MTIME)
+    result = run(tmp_path)
+    entry = result["failures"][0]
+    assert (entry["count"], entry["first_seen"], entry["last_seen"]) == (
+        2,
+        "2025-10-01T00:00:00Z",
+        "2025-10-02T00:00:00Z",
+    )
+    files = result["sources"][0]["files"]
+    assert [(f["path"], f["compression"]) for f in files] == [
+        ("/var/log/auth.log.2.gz", "gzip"),
+        ("/var/log/auth.log", None),
+    ]
+
+
+def test_crlf_and_missing_last_newline(tmp_path):
+    path = tmp_path / "var/log/auth.log"
+    path.parent.mkdir(parents=True)
+    text = line(START, 1, "Invalid user a from 192.0.2.1") + "\r\n" + line(START, 2, "Invalid user b from 192.0.2.1")
+    path.write_bytes(text.encode())
+    os.utime(path, (MTIME, MTIME))
+    assert kinds(run(tmp_path)) == {("192.0.2.1", "a", "invalid_user"): 1, ("192.0.2.1", "b", "invalid_user"): 1}
+
+
+def test_garbage_never_breaks_the_count(tmp_path):
+    path = tmp_path / "var/log/auth.log"
+    path.parent.mkdir(parents=True)
+    rng = random.Random(1)
+    junk = bytes(rng.randrange(256) for _index in range(20000))
+    good = line(START, 1, "Failed password for root from 192.0.2.1 port 1 ssh2").encode()
+    odd = line(START, 2, "Failed password for root from").encode()
+    truncated = trad(START).encode() + b" web1 sshd[3]: Invalid user x"
+    path.write_bytes(
+        junk + b"\n" + good + b"\n\x00\xff\n" + odd + b"\n" + b"x" * 100000 + b"\n" + truncated + b"\n" + good + b"\n"
+    )
+    os.utime(path, (MTIME, MTIME))
+    result = run(tmp_path, chunk_size=4096)
+    assert kinds(result) == {("192.0.2.1", "root", "failed_password"): 2}
+    assert result["totals"]["unparsed"] == 2
+    assert len(result["totals"]["unparsed_samples"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------- attacker names
+
+
+NAMES = [
+    "john smith",
+    "o'brien\"",
+    "<script>alert(1)</script>",
+    "\x1b[31mred\x1b[0m",
+    "x from 10.0.0.5 port 22 ssh2",
+    "A" * 4096,
+    "caf\udcc3\udca9 \udcff",
+]
+
+
+def test_attacker_chosen_user_names(auth):
+    lines = []
+    for index, name in enumerate(NAMES):
+        lines += attempt_invalid_password(
+            START + index * 10, 500 + index, name, "198.51.100.77", 1000 + index, pam=False
+        )
+    result = auth(lines, max_user_length=64, max_entries_per_source=0)
+    users = {e["user"] for e in result["failures"]}
+    assert users == {
+        "john smith",
+        "o'brien\"",
+        "<script>alert(1)</script>",
+        "\\x1b[31mred\\x1b[0m",
+        "x from 10.0.0.5 port 22 ssh2",
+        "A" * 64 + "\\...[4096 bytes]",
+        "café \\xff",
+    }
+    assert {e["source"] for e in result["failures"]} == {"198.51.100.77"}
+    assert result["totals"]["by_kind"] == {"failed_password": 7, "invalid_user": 7}
+    assert all(e["internal"] is False for e in result["failures"])
+
+
+# ---------------------------------------------------------------------------------------------- bounds
+
+
+def test_a_hundred_thousand_sources_stay_bounded(tmp_path):
+    lines = []
+    for index in range(100000):
+        addr = "%d.%d.%d.%d" % (11 + index // 65536, (index // 256) % 256, index % 256, 7)
+        lines.append(line(START + index // 50, 1000 + index, f"Failed password for root from {addr} port 1 ssh2"))
+    heavy = [
+        line(START + 3000, 900000 + i, f"Failed password for admin{i % 30} from 198.51.100.200 port 2 ssh2")
+        for i in range(600)
+    ]
+    inside = [line(START + 3001, 990000 + i, f"Invalid user u{i} from 10.1.2.3 port 3") for i in range(150)]
+    write(tmp_path / "var/log/auth.log", lines + heavy + inside, mtime=MTIME)
+    result = run(tmp_path, top_external=50)
+    totals = result["totals"]
+    assert totals["sources"] == 100002 and totals["internal_sources"] == 1
+    assert totals["attempts"] == 100000 + 600 + 150
+    assert totals["folded_sources"] == 100001 - 50
+    external = {e["source"] for e in result["failures"] if not e["internal"]}
+    assert len(external) == 50 and "198.51.100.200" in external
+    heavy_entries = entries(result, source="198.51.100.200")
+    assert len(heavy_entries) == 21  # 20 users listed, the other ten in one entry of kind other
+    assert sum(e["count"] for e in heavy_entries) == 600
+    assert entries(result, source="198.51.100.200", kind="other")[0]["count"] == 200
+    # internal sources are never folded: every user listed
+    assert len(entries(result, source="10.1.2.3")) == 150
+    assert len(result["failures"]) <= 50 * 21 + 150
+
+
+# ---------------------------------------------------------------------------------------------- journal, discovery
+
+
+class FakeJournal:
+    """Stands in for JournalSource: its events are the messages of ``lines`` (time, pid, message)."""
+
+    entries: list = []
+
+    def __init__(self, root="/", matches=(), directory=None, files=(), name=None):
+        self.name = name or "journal"
+        self.matches = list(matches)
+        self.result = None
+
+    def events(self, since=None, until=None, fields=()):
+        class Result:
+            warnings = []
+
+            def as_dict(self):
+                return {"name": "journal", "kind": "journal", "lines": len(FakeJournal.entries), "error": None}
+
+        self.result = Result()
+        for when, pid, message in FakeJournal.entries:
+            if (since is None or when >= since) and (until is None or when < until):
+                yield Event(float(when), message.encode(), 0, "journal", {"_PID": str(pid).encode()}, None)
+
+
+def as_entries(lines):
+    out = []
+    for text in lines:
+        head, _sep, message = text.partition("]: ")
+        pid = int(head.rsplit("[", 1)[1])
+        out.append((pid, message))
+    return out
+
+
+def test_journal_reads_the_same_as_files(tmp_path, monkeypatch):
+    lines, expected = random_noise(300, seed=11)
+    monkeypatch.setattr(S, "JournalSource", FakeJournal)
+    FakeJournal.entries = [(START + i, pid, msg) for i, (pid, msg) in enumerate(as_entries(lines))]
+    result = S.gather(root=str(tmp_path), since="all", sources=[{"journal": {}}])
+    assert kinds(result) == expected
+    assert result["sources"][0]["kind"] == "journal"
+
+
+def test_default_discovery_cuts_the_files_where_the_journal_starts(tmp_path, monkeypatch):
+    """An event logged both to the journal and to auth.log is counted once."""
+    monkeypatch.setattr(S, "JournalSource", FakeJournal)
+    monkeypatch.setattr(S, "journal_present", lambda root: True)
+    file_lines = [line(START + i * 60, i, "Failed password for root from 192.0.2.1 port 1 ssh2") for i in range(10)]
+    write(tmp_path / "var/log/auth.log", file_lines, mtime=MTIME)
+    # the journal holds the last four of them (it started later)
+    FakeJournal.entries = [
+        (START + i * 60, i, "Failed password for root from 192.0.2.1 port 1 ssh2") for i in range(6, 10)
+    ]
+    result = S.gather(root=str(tmp_path), since="all", timezone="UTC")
+    assert result["discovered"] is True
+    assert [s["kind"] for s in result["sources"]] == ["journal", "file"]
+    assert result["failures"][0]["count"] == 10
+    assert result["failures"][0]["first_seen"] == "2025-10-01T00:00:00Z"
+    assert result["failures"][0]["last_seen"] == "2025-10-01T00:09:00Z"
+    assert result["sources"][1]["journal_cut"] == "2025-10-01T00:06:00Z"
+
+
+def test_discovery_without_journal(tmp_path):
+    write(tmp_path / "var/log/secure", [line(START, 1, "Invalid user x from 192.0.2.1")], mtime=MTIME)
+    write(tmp_path / "var/log/messages", [line(START, 2, "Invalid user y from 192.0.2.1")], mtime=MTIME)
+    result = S.gather(root=str(tmp_path), since="all", timezone="UTC")
+    assert [s["name"] for s in result["sources"]] == ["/var/log/secure"]
+    assert S.discover(str(tmp_path / "nothing")) == []
+
+
+def test_local_users_and_errors(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text("root:x:0:0::/root:/bin/bash\n#c\ndeploy:x:1000:1000::/home/d:/bin/sh\n+\n")
+    result = S.gather(root=str(tmp_path), since="all", sources=[{"path": "/var/log/none"}])
+    assert result["local_users"] == ["deploy", "root"] and result["local_users_error"] is None
+    assert result["sources"][0]["error"] == "not found: /var/log/none"
+    result = S.gather(root=str(tmp_path / "etc"), since="all", sources=[{"path": "/x"}])
+    assert result["local_users"] == [] and "passwd" in result["local_users_error"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"sources": [{"path": "relative"}]}, "must be absolute"),
+        ({"since": "yesterday"}, "invalid time"),
+        ({"internal_networks": ["10.0.0.0/40"]}, "not a CIDR"),
+        ({"top_external": -1}, "top_external"),
+        ({"max_user_length": 2}, "max_user_length"),
+        ({"year": 1900}, "year"),
+        ({"since": "2025-10-02", "until": "2025-10-01"}, "not after"),
+    ],
+)
+def test_invalid_options(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        S.gather(root=str(tmp_path), **options)
+
+
+def test_verbose_lines_are_neither_attempts_nor_unparsed(auth):
+    lines = [
+        line(START, 1, "Accepted key ED25519 SHA256:0MxB+irEpynW7K7tD1 found at /root/.ssh/authorized_keys:1"),
+        line(START, 1, "User child is on pid 28992"),
+        line(START, 1, "Postponed publickey for root from 10.0.0.1 port 5 ssh2 [preauth]"),
+        line(START, 1, "Disconnecting: Change of username or service not allowed: (a,ssh-connection) -> (b,x)"),
+        line(START, 1, "message repeated 2 times: [ Received disconnect from 10.0.0.1 port 5:11: Bye [preauth]]"),
+        line(START, 1, "error: PAM: pam_setcred(): Failure setting user credentials"),
+        line(START, 1, "Failed to release session: Interrupted system call"),
+    ]
+    result = auth(lines)
+    assert result["failures"] == [] and result["totals"]["unparsed"] == 0
+
+
+def test_a_pid_reused_days_later_is_another_connection(auth):
+    """A quiet log holds weeks in one block: the same pid a week later is another connection (old pid_max 32768)."""
+    week = 7 * 86400
+    pam = "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost="
+    lines = [
+        line(START, 19085, pam + "198.51.100.1"),
+        line(START + 10, 19085, "Invalid user ghost from 198.51.100.3 port 9"),
+        line(START + week, 19085, pam + "198.51.100.2  user=root"),
+        line(START + week + 2, 19085, "Failed password for root from 198.51.100.2 port 1 ssh2"),
+    ]
+    assert kinds(auth(lines)) == {
+        ("198.51.100.1", "", "pam_failure"): 1,
+        ("198.51.100.3", "ghost", "invalid_user"): 1,
+        ("198.51.100.2", "root", "failed_password"): 1,
+    }
