@@ -77,6 +77,7 @@ ansible-lint: venv
 bench: venv
 	bench/setuid_info
 	bench/log_rate_info
+	bench/sshd_auth_info
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/output
