@@ -93,6 +93,33 @@ DEFAULT_FILES = (
 )
 JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
 
+# Argument spec of the options every log gatherer shares (documented by the fleetwatch.audit.log_sources fragment).
+LOG_SOURCE_OPTIONS = {
+    "sources": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "path": {"type": "str"},
+            "journal": {
+                "type": "dict",
+                "options": {
+                    "matches": {"type": "list", "elements": "str", "default": []},
+                    "directory": {"type": "str"},
+                    "files": {"type": "list", "elements": "str", "default": []},
+                },
+            },
+            "name": {"type": "str"},
+            "rotated": {"type": "bool", "default": True},
+        },
+        "mutually_exclusive": [["path", "journal"]],
+        "required_one_of": [["path", "journal"]],
+    },
+    "since": {"type": "str", "default": "8d"},
+    "until": {"type": "str"},
+    "timezone": {"type": "str", "default": "local"},
+    "year": {"type": "int"},
+}
+
 Event = namedtuple("Event", "time data offset origin fields boot_id")
 Event.__doc__ = """One log event.
 

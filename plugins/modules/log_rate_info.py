@@ -40,6 +40,7 @@ description:
 author: fleetwatch developers (@fleetwatch)
 extends_documentation_fragment:
   - fleetwatch.audit.root
+  - fleetwatch.audit.log_sources
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -50,71 +51,6 @@ attributes:
   platform:
     platforms: linux
 options:
-  sources:
-    description:
-      - The log sources to read instead of the default discovery. Each entry has O(sources[].path) or
-        O(sources[].journal).
-    type: list
-    elements: dict
-    suboptions:
-      path:
-        description:
-          - Absolute path of a log file, inside O(root). Its rotated siblings are read too unless
-            O(sources[].rotated=false).
-        type: str
-      journal:
-        description:
-          - Read the systemd journal. V({}) for the system journal (or C(<root>/var/log/journal)).
-        type: dict
-        suboptions:
-          matches:
-            description:
-              - journalctl matches, each C(FIELD=value) or V(+) (or), for example C(_SYSTEMD_UNIT=ssh.service).
-            type: list
-            elements: str
-            default: []
-          directory:
-            description: A journal directory inside O(root) (C(journalctl --directory)).
-            type: str
-          files:
-            description: Journal files inside O(root) (C(journalctl --file)).
-            type: list
-            elements: str
-            default: []
-      name:
-        description: Name of the source in the result. Defaults to the path, or C(journal).
-        type: str
-      rotated:
-        description: Also read the rotated siblings of O(sources[].path).
-        type: bool
-        default: true
-  since:
-    description:
-      - Count events from this time on, widened to the start of its UTC hour so that every hour returned is
-        complete.
-      - A relative age (V(8d), V(12h), V(1d12h), V(90m), V(2w)), V(all), V(now), C(@<epoch seconds>), or an ISO 8601
-        date or time (V(2025-10-01), V(2025-10-01T12:00:00+02:00)); without an offset it is read in O(timezone).
-      - The default, eight days, covers a week with a day of overlap for a daily run; V(all) reads every rotated
-        file.
-    type: str
-    default: 8d
-  until:
-    description:
-      - Count events before this time (widened to the end of its UTC hour). Same forms as O(since).
-      - Not set, there is no upper bound (events dated in the future are counted too).
-    type: str
-  timezone:
-    description:
-      - Time zone of the timestamps written without a UTC offset (traditional syslog timestamps).
-      - An IANA name (V(Europe/Berlin)), V(UTC), a fixed offset (V(+05:30)), or V(local) for the system's zone
-        (C(/etc/localtime) below O(root); UTC if there is none).
-    type: str
-    default: local
-  year:
-    description:
-      - The year of the last traditional timestamp of every file, instead of the year taken from the file's
-        modification time (for copied files whose modification time is not the log's).
-    type: int
   verify_journal:
     description:
       - Run C(journalctl --verify) on the files of each journal source and report it in RV(sources[].verify).
@@ -299,35 +235,13 @@ sources:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import gather
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import LOG_SOURCE_OPTIONS, gather
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "sources": {
-                "type": "list",
-                "elements": "dict",
-                "options": {
-                    "path": {"type": "str"},
-                    "journal": {
-                        "type": "dict",
-                        "options": {
-                            "matches": {"type": "list", "elements": "str", "default": []},
-                            "directory": {"type": "str"},
-                            "files": {"type": "list", "elements": "str", "default": []},
-                        },
-                    },
-                    "name": {"type": "str"},
-                    "rotated": {"type": "bool", "default": True},
-                },
-                "mutually_exclusive": [["path", "journal"]],
-                "required_one_of": [["path", "journal"]],
-            },
-            "since": {"type": "str", "default": "8d"},
-            "until": {"type": "str"},
-            "timezone": {"type": "str", "default": "local"},
-            "year": {"type": "int"},
+            **LOG_SOURCE_OPTIONS,
             "root": {"type": "path", "default": "/"},
             "verify_journal": {"type": "bool", "default": True},
         },

@@ -52,6 +52,7 @@ description:
 author: fleetwatch developers (@fleetwatch)
 extends_documentation_fragment:
   - fleetwatch.audit.root
+  - fleetwatch.audit.log_sources
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -62,68 +63,6 @@ attributes:
   platform:
     platforms: linux
 options:
-  sources:
-    description:
-      - The log sources to read instead of the default ones. Each entry has O(sources[].path) or
-        O(sources[].journal).
-    type: list
-    elements: dict
-    suboptions:
-      path:
-        description:
-          - Absolute path of a log file, inside O(root). Its rotated siblings are read too unless
-            O(sources[].rotated=false).
-        type: str
-      journal:
-        description:
-          - Read the systemd journal. V({}) for sshd's entries of the system journal (or of
-            C(<root>/var/log/journal)).
-        type: dict
-        suboptions:
-          matches:
-            description:
-              - journalctl matches, each C(FIELD=value) or V(+) (or). Default - sshd's identifiers and units.
-            type: list
-            elements: str
-            default: []
-          directory:
-            description: A journal directory inside O(root) (C(journalctl --directory)).
-            type: str
-          files:
-            description: Journal files inside O(root) (C(journalctl --file)).
-            type: list
-            elements: str
-            default: []
-      name:
-        description: Name of the source in the result. Defaults to the path, or C(journal).
-        type: str
-      rotated:
-        description: Also read the rotated siblings of O(sources[].path).
-        type: bool
-        default: true
-  since:
-    description:
-      - Read events from this time on, widened to the start of its UTC hour.
-      - A relative age (V(8d), V(12h), V(1d12h), V(90m), V(2w)), V(all), V(now), C(@<epoch seconds>), or an ISO 8601
-        date or time (V(2025-10-01), V(2025-10-01T12:00:00+02:00)); without an offset it is read in O(timezone).
-    type: str
-    default: 8d
-  until:
-    description:
-      - Read events before this time (widened to the end of its UTC hour). Same forms as O(since).
-    type: str
-  timezone:
-    description:
-      - Time zone of the timestamps written without a UTC offset (traditional syslog timestamps).
-      - An IANA name (V(Europe/Berlin)), V(UTC), a fixed offset (V(+05:30)), or V(local) for the system's zone
-        (C(/etc/localtime) below O(root); UTC if there is none).
-    type: str
-    default: local
-  year:
-    description:
-      - The year of the last traditional timestamp of every file, instead of the year taken from the file's
-        modification time (for copied files whose modification time is not the log's).
-    type: int
   internal_networks:
     description:
       - Networks (CIDR) whose sources are internal - never folded, always listed with every user.
@@ -422,35 +361,14 @@ sources:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import LOG_SOURCE_OPTIONS
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_scan import DEFAULT_INTERNAL_NETWORKS, gather
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "sources": {
-                "type": "list",
-                "elements": "dict",
-                "options": {
-                    "path": {"type": "str"},
-                    "journal": {
-                        "type": "dict",
-                        "options": {
-                            "matches": {"type": "list", "elements": "str", "default": []},
-                            "directory": {"type": "str"},
-                            "files": {"type": "list", "elements": "str", "default": []},
-                        },
-                    },
-                    "name": {"type": "str"},
-                    "rotated": {"type": "bool", "default": True},
-                },
-                "mutually_exclusive": [["path", "journal"]],
-                "required_one_of": [["path", "journal"]],
-            },
-            "since": {"type": "str", "default": "8d"},
-            "until": {"type": "str"},
-            "timezone": {"type": "str", "default": "local"},
-            "year": {"type": "int"},
+            **LOG_SOURCE_OPTIONS,
             "root": {"type": "path", "default": "/"},
             "internal_networks": {"type": "list", "elements": "str", "default": list(DEFAULT_INTERNAL_NETWORKS)},
             "top_external": {"type": "int", "default": 200},

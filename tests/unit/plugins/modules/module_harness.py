@@ -8,7 +8,7 @@ import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.fleetwatch.audit.plugins.doc_fragments.root import ModuleDocFragment
+from ansible_collections.fleetwatch.audit.plugins.doc_fragments import log_sources, root
 
 
 def run_module(capsys, module, args):
@@ -35,12 +35,21 @@ def module_kwargs(monkeypatch, module):
     return captured
 
 
+FRAGMENTS = {"fleetwatch.audit.root": root, "fleetwatch.audit.log_sources": log_sources}
+
+
 def documented_options(module):
-    """The module's documented options, with those of the shared ``fleetwatch.audit.root`` fragment."""
+    """The module's documented options, with those of the collection's doc fragments it extends."""
     doc = yaml.safe_load(module.DOCUMENTATION)
     assert doc["extends_documentation_fragment"][0] == "fleetwatch.audit.root"
     assert doc["author"] == "fleetwatch developers (@fleetwatch)"
-    return dict(doc["options"], **yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
+    options = dict(doc["options"])
+    for name in doc["extends_documentation_fragment"]:
+        if name in FRAGMENTS:
+            shared = yaml.safe_load(FRAGMENTS[name].ModuleDocFragment.DOCUMENTATION)["options"]
+            assert not set(shared) & set(options), f"{name} options documented again in the module"
+            options.update(shared)
+    return options
 
 
 def assert_options_match(options, spec, where="options"):
