@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fleet_harness import wait_for
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _logsource as ls
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _timestamps as ts
@@ -44,18 +45,6 @@ needs_journal = pytest.mark.skipif(
     not (os.access(JOURNAL_REMOTE, os.X_OK) and JOURNALCTL),
     reason="systemd-journal-remote and journalctl are needed (.ci/run installs them)",
 )
-
-
-def wait_for(predicate, timeout=30.0, interval=0.05, what="condition"):
-    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds (the only sleeping in these tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 def line_count(path):
@@ -118,7 +107,8 @@ class Rsyslog(object):
     def wait_lines(self, count):
         wait_for(
             lambda: line_count(self.trad) >= count and line_count(self.rfc) >= count,
-            what="%d lines in %s and %s (rsyslogd says: %s)" % (count, self.trad, self.rfc, self.log()[-500:]),
+            what="%d lines in %s and %s" % (count, self.trad, self.rfc),
+            details=lambda: "rsyslogd says: %s" % self.log()[-500:],
         )
 
     def stop(self):
