@@ -1800,6 +1800,43 @@ def count_sources(sources, since=None, until=None, verify_journal=False):
     return out
 
 
+LogOptions = namedtuple("LogOptions", "root zone now since until specs discovered")
+
+
+def log_options(sources, since, until, root, timezone, year, now=None, discover_sources=None):
+    """Validate the options every log gatherer shares (LOG_SOURCE_OPTIONS and root); raise ValueError on a bad one.
+
+    Returns :data:`LogOptions`: the absolute root, the zone, ``now``, ``since``/``until`` as epoch seconds (None:
+    unbounded), the source specs (``discover_sources(root)``, default :func:`discover`, when none is given) and
+    whether they were discovered.
+    """
+    root = os.path.abspath(root or "/")
+    if not os.path.isdir(root):
+        raise ValueError("root %s is not a directory" % root)
+    if year is not None and not 1970 <= int(year) <= 9999:
+        raise ValueError("year must be between 1970 and 9999")
+    zone = get_zone(timezone, root)
+    if now is None:
+        now = time.time()
+    since_t = parse_time_bound(since, now, zone)
+    until_t = parse_time_bound(until, now, zone)
+    if since_t is not None and until_t is not None and until_t <= since_t:
+        raise TimestampError("until (%s) is not after since (%s)" % (until, since))
+    specs = [dict(spec) for spec in sources or ()]
+    for spec in specs:
+        path = spec.get("path")
+        if path is not None and not path.startswith("/"):
+            raise ValueError("source path %r must be absolute (it is taken inside root)" % path)
+        if path is not None and spec.get("journal") is not None:
+            raise ValueError("a source has either path or journal, not both")
+        if path is None and spec.get("journal") is None:
+            raise ValueError("a source needs path or journal")
+    discovered = not specs
+    if discovered:
+        specs = (discover_sources or discover)(root)
+    return LogOptions(root, zone, now, since_t, until_t, specs, discovered)
+
+
 def gather(
     sources=None,
     since="8d",
@@ -1816,28 +1853,7 @@ def gather(
     ``sources``: a list of ``{"path": ..., "name": ..., "rotated": ...}`` / ``{"journal": {...}, "name": ...}``, or
     None/empty for the default discovery (:func:`discover`).
     """
-    root = os.path.abspath(root or "/")
-    if not os.path.isdir(root):
-        raise ValueError("root %s is not a directory" % root)
-    zone = get_zone(timezone, root)
-    if now is None:
-        now = time.time()
-    since_t = parse_time_bound(since, now, zone)
-    until_t = parse_time_bound(until, now, zone)
-    if since_t is not None and until_t is not None and until_t <= since_t:
-        raise TimestampError("until (%s) is not after since (%s)" % (until, since))
-    if year is not None and not 1970 <= int(year) <= 9999:
-        raise ValueError("year must be between 1970 and 9999")
-    specs = [dict(spec) for spec in sources or ()]
-    for spec in specs:
-        path = spec.get("path")
-        if path is not None and not path.startswith("/"):
-            raise ValueError("source path %r must be absolute (it is taken inside root)" % path)
-        if path is not None and spec.get("journal") is not None:
-            raise ValueError("a source has either path or journal, not both")
-    discovered = not specs
-    if discovered:
-        specs = discover(root)
+    root, zone, now, since_t, until_t, specs, discovered = log_options(sources, since, until, root, timezone, year, now)
     window = _Window(since_t, until_t)
     return {
         "root": root,

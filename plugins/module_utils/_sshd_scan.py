@@ -32,6 +32,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import
     FileSource,
     JournalSource,
     journal_present,
+    log_options,
     open_log,
     read_blocks,
     resolve_in_root,
@@ -55,13 +56,10 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
     RFC3339,
     TRADITIONAL,
-    TimestampError,
     ceil_hour,
     floor_hour,
-    get_zone,
     iso_utc,
     parse_head,
-    parse_time_bound,
     traditional_seconds,
 )
 
@@ -709,37 +707,16 @@ def _gather(
     workers,
     max_entries_per_source,
 ):
-    root = os.path.abspath(root or "/")
-    if not os.path.isdir(root):
-        raise ValueError("root %s is not a directory" % root)
     if top_external < 0:
         raise ValueError("top_external must be 0 or more")
     if max_user_length < 8:
         raise ValueError("max_user_length must be at least 8")
     if max_entries_per_source < 0:
         raise ValueError("max_entries_per_source must be 0 (no limit) or more")
-    if year is not None and not 1970 <= int(year) <= 9999:
-        raise ValueError("year must be between 1970 and 9999")
     networks = parse_networks(DEFAULT_INTERNAL_NETWORKS if internal_networks is None else internal_networks)
-    zone = get_zone(timezone, root)
-    if now is None:
-        now = time.time()
-    since_t = parse_time_bound(since, now, zone)
-    until_t = parse_time_bound(until, now, zone)
-    if since_t is not None and until_t is not None and until_t <= since_t:
-        raise TimestampError("until (%s) is not after since (%s)" % (until, since))
-    specs = [dict(spec) for spec in sources or ()]
-    for spec in specs:
-        path = spec.get("path")
-        if path is not None and not path.startswith("/"):
-            raise ValueError("source path %r must be absolute (it is taken inside root)" % path)
-        if path is not None and spec.get("journal") is not None:
-            raise ValueError("a source has either path or journal, not both")
-        if path is None and spec.get("journal") is None:
-            raise ValueError("a source needs path or journal")
-    discovered = not specs
-    if discovered:
-        specs = discover(root)
+    root, zone, now, since_t, until_t, specs, discovered = log_options(
+        sources, since, until, root, timezone, year, now, discover_sources=discover
+    )
     book = AddressBook(networks)
     bounds = _Bounds(since_t, until_t)
     stats = [None] * len(specs)
