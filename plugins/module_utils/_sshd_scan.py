@@ -18,6 +18,7 @@ time, or the ``year`` option) unless that puts it more than two days after the l
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import pickle
@@ -649,6 +650,24 @@ def _exists_or_rotated(root, path):
 # ------------------------------------------------------------------------------------------------ gather
 
 
+def _without_gc(function):
+    """Pause the cyclic garbage collector during ``function``: the millions of short-lived tuples of a big log would
+    make it walk the (acyclic) counters again and again, for nothing."""
+
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
+@_without_gc
 def gather(
     sources=None,
     since="8d",
@@ -664,49 +683,7 @@ def gather(
     workers=None,
     max_entries_per_source=20,
 ):
-    """What ``sshd_auth_info`` returns (without ``changed``). Raises ValueError for an invalid option.
-
-    The cyclic garbage collector is paused meanwhile: the millions of short-lived tuples of a big log would make it
-    walk the (acyclic) counters again and again, for nothing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _gather(
-            sources,
-            since,
-            until,
-            root,
-            timezone,
-            year,
-            internal_networks,
-            top_external,
-            max_user_length,
-            now,
-            chunk_size,
-            workers,
-            max_entries_per_source,
-        )
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _gather(
-    sources,
-    since,
-    until,
-    root,
-    timezone,
-    year,
-    internal_networks,
-    top_external,
-    max_user_length,
-    now,
-    chunk_size,
-    workers,
-    max_entries_per_source,
-):
+    """What ``sshd_auth_info`` returns (without ``changed``). Raises ValueError for an invalid option."""
     if top_external < 0:
         raise ValueError("top_external must be 0 or more")
     if max_user_length < 8:
