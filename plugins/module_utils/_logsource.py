@@ -921,20 +921,32 @@ def _year_of(local_epoch):
 # ------------------------------------------------------------------------------------------------ sources
 
 
-class _Window(object):
-    """The time window: ``since``/``until`` epoch seconds widened to whole UTC hours (None: unbounded)."""
+class Window(object):
+    """The time window: ``since``/``until`` epoch seconds widened to whole UTC hours (None: unbounded). ``cut``, when
+    given and earlier, ends it exactly there instead (sshd_auth_info reads files only up to the journal's first
+    entry, so that an event logged to both is counted once)."""
 
-    def __init__(self, since=None, until=None):
+    def __init__(self, since=None, until=None, cut=None):
         self.since = floor_hour(since)
         self.until = ceil_hour(until)
+        if cut is not None and (self.until is None or cut < self.until):
+            self.until = cut
         self.since_hk = None if self.since is None else self.since // HOUR
-        self.until_hk = None if self.until is None else self.until // HOUR
+        self.until_hk = None if self.until is None else -(-self.until // HOUR)
+
+    def bounded(self):
+        return self.since is not None or self.until is not None
 
     def has_hour(self, hk):
         return (self.since_hk is None or hk >= self.since_hk) and (self.until_hk is None or hk < self.until_hk)
 
     def has(self, when):
-        return (self.since is None or when >= self.since) and (self.until is None or when < self.until)
+        """Whether the time ``when`` (None: unknown, never inside) is in the window."""
+        return (
+            when is not None
+            and (self.since is None or when >= self.since)
+            and (self.until is None or when < self.until)
+        )
 
 
 class _Result(object):
@@ -1074,7 +1086,7 @@ class FileSource(object):
 
     def count(self, since=None, until=None):
         """Count events per UTC hour. Returns the result dict (also kept in ``self.result``)."""
-        return self._run(_Window(since, until))
+        return self._run(Window(since, until))
 
     def events(self, since=None, until=None):
         """Yield an :class:`Event` per line with a timestamp in the window, oldest file first.
@@ -1082,7 +1094,7 @@ class FileSource(object):
         Files with traditional timestamps are read twice (a counting pass finds the years first).
         ``self.result`` holds the statistics once the iteration is over.
         """
-        return self._run(_Window(since, until), events=True)
+        return self._run(Window(since, until), events=True)
 
     def _run(self, window, events=False):
         result = _Result(self.name, self.kind, path_to_text(self.path))
@@ -1405,7 +1417,7 @@ class JournalSource(object):
 
     def count(self, since=None, until=None):
         """Count entries per UTC hour, with the boots (``_BOOT_ID``) seen. Returns the result dict."""
-        window = _Window(since, until)
+        window = Window(since, until)
         result = self._new_result()
         acc = _JournalAccumulator(result, window)
         try:
@@ -1426,7 +1438,7 @@ class JournalSource(object):
 
     def events(self, since=None, until=None, fields=("MESSAGE", "SYSLOG_IDENTIFIER", "_PID", "PRIORITY")):
         """Yield an :class:`Event` per journal entry in the window (``data`` is MESSAGE)."""
-        window = _Window(since, until)
+        window = Window(since, until)
         result = self._new_result()
         acc = _JournalAccumulator(result, window)
         wanted = ["_BOOT_ID"] + [f for f in fields if f != "_BOOT_ID"]
@@ -1854,7 +1866,7 @@ def gather(
     None/empty for the default discovery (:func:`discover`).
     """
     root, zone, now, since_t, until_t, specs, discovered = log_options(sources, since, until, root, timezone, year, now)
-    window = _Window(since_t, until_t)
+    window = Window(since_t, until_t)
     return {
         "root": root,
         "timezone": zone.name,

@@ -32,6 +32,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import
     READ_ERRORS,
     FileSource,
     JournalSource,
+    Window,
     journal_present,
     log_options,
     open_log,
@@ -57,8 +58,6 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
     RFC3339,
     TRADITIONAL,
-    ceil_hour,
-    floor_hour,
     iso_utc,
     parse_head,
     traditional_seconds,
@@ -92,27 +91,6 @@ JOURNAL_BATCH = 20000
 
 
 # ------------------------------------------------------------------------------------------------ time
-
-
-class _Bounds(object):
-    """The window: ``since`` floored and ``until`` ceiled to whole UTC hours (as log_rate_info), plus ``cut``, an
-    exact end for the files when the journal holds what comes after it."""
-
-    def __init__(self, since=None, until=None, cut=None):
-        self.since = floor_hour(since)
-        self.until = ceil_hour(until)
-        if cut is not None and (self.until is None or cut < self.until):
-            self.until = cut
-
-    def bounded(self):
-        return self.since is not None or self.until is not None
-
-    def has(self, when):
-        return (
-            when is not None
-            and (self.since is None or when >= self.since)
-            and (self.until is None or when < self.until)
-        )
 
 
 def _year_closest(zone, ref, month, day, hour, minute, second):
@@ -488,7 +466,7 @@ def read_file_source(spec, zone, root, year, bounds, agg, chunk_size=CHUNK_SIZE,
         "error": None,
     }
     try:
-        files = source.plan(_PlanWindow(bounds))
+        files = source.plan(bounds)
     except Exception as exc:  # SourceError and odd file systems: the source is reported, the others read
         result["error"] = str(exc)
         return result
@@ -517,14 +495,6 @@ def read_file_source(spec, zone, root, year, bounds, agg, chunk_size=CHUNK_SIZE,
     if not read_any and result["error"] is None and any(f["error"] for f in result["files"]):
         result["error"] = "no file of this source could be read"
     return result
-
-
-class _PlanWindow(object):
-    """What ``FileSource.plan`` looks at: ``since`` (rotated files last written before it are skipped)."""
-
-    def __init__(self, bounds):
-        self.since = bounds.since
-        self.until = bounds.until
 
 
 def _error_text(exc):
@@ -695,7 +665,7 @@ def gather(
         sources, since, until, root, timezone, year, now, discover_sources=discover
     )
     book = AddressBook(networks)
-    bounds = _Bounds(since_t, until_t)
+    bounds = Window(since_t, until_t)
     stats = [None] * len(specs)
     main = Aggregator(
         book, top_external=top_external, max_user_length=max_user_length, max_entries=max_entries_per_source
@@ -714,7 +684,7 @@ def gather(
             later.append(agg)
             if first is not None and not stats[index].get("error"):
                 cut = first if cut is None else min(cut, first)
-    file_bounds = _Bounds(since_t, until_t, cut=cut) if cut is not None else bounds
+    file_bounds = Window(since_t, until_t, cut=cut) if cut is not None else bounds
     for index, spec in enumerate(specs):
         if stats[index] is not None:
             continue

@@ -716,7 +716,7 @@ def test_export_text_split_anywhere_between_lines():
     lines = text.split(b"\n")[:-1]
     for size in (1, 2, 3, 7):  # blocks of whole lines, cut after every line, every other line, ...
         result = ls._Result("journal", "journal", None)
-        acc = ls._JournalAccumulator(result, ls._Window())
+        acc = ls._JournalAccumulator(result, ls.Window())
         for i in range(0, len(lines), size):
             acc.feed_export_text(b"".join(line + b"\n" for line in lines[i : i + size]))
         acc.end_entry()
@@ -765,7 +765,7 @@ def test_journal_block_path_equals_the_line_path(seed):
             text += b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=5\n\n" % (i, t)  # no boot id
         else:
             text += b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=5\n_BOOT_ID=%s\n\n" % (i, t, boot)
-    window = ls._Window(1759276800 + rng.choice([0, 3600 * 5]), None if seed % 2 else 1759276800 + 3600 * 40)
+    window = ls.Window(1759276800 + rng.choice([0, 3600 * 5]), None if seed % 2 else 1759276800 + 3600 * 40)
     reference = _journal_figures(lambda acc: acc.feed_export_text, text, window, 1)
     for per_block in (1, 7, 1000):
         assert _journal_figures(lambda acc: acc.feed_export_block, text, window, per_block) == reference
