@@ -187,7 +187,8 @@ class Summary(object):
 
     Definite counts, as lists in log order (folded with C-level operations): ``keys``/``tokens`` a detail key and
     the time token of each kind event; ``attempt_addrs``/``event_addrs`` the source of each attempt and kind event;
-    ``weighted`` the same for repeated lines, ``(key, token, n, attempt)``; ``kinds`` counts per (tag, method).
+    ``weighted`` the kind events of single records (repeated lines, the less common forms), ``(key, addr, token, n,
+    attempt)``, whose times are compared when folded; ``kinds`` counts per (tag, method).
     Correlation: ``fail``/``evidence``/``accepted_pids``, the pids with a Failed line, with any failure, that logged
     in. Pending until the neighbouring blocks are known: ``nofail`` (pid -> (addr, token): the attempt of a
     connection whose failure was not a Failed line, counted if the pid has no Failed line nearby), ``pam`` (pid ->
@@ -298,26 +299,21 @@ class Summary(object):
     # -- one record at a time: the less common forms, the journal's odd lines, repeats ----------------------
 
     def _event(self, key, addr, token, n, attempt, kind=None):
-        """A definite kind event (and attempt) from a single record; ``kind``: its (tag, method) when known."""
-        if n == 1:
-            self.keys.append(key)
-            self.tokens.append(token)
-            self.key_addrs.append(addr)
-            if attempt:
-                self.attempt_addrs.append(addr)
-        else:
-            self.weighted.append((key, addr, token, n, attempt))
+        """A definite kind event (and attempt) from a single record; ``kind``: its (tag, method) when known. Single
+        records are handled after the common rows of their slice, so they go with the weighted events, whose times
+        are compared when folded (``keys`` stays in log order)."""
+        self.weighted.append((key, addr, token, n, attempt))
         if kind is None:
             kind = key_fields(key)[:2] if isinstance(key, bytes) else (key[0], b"")
         self.kinds[kind] += n
 
     def add_message(self, token, pid, message, n=1, counted=False):
         """One message that is not a common row (or a repeated one, ``n`` times); ``counted``: already in ``rows``."""
-        if not counted:
+        if not counted:  # a row of add_columns: the block's first and last times are already set from its column
             self.rows += 1
-        if self.t_first is None:
-            self.t_first = token
-        self.t_last = token
+            if self.t_first is None:
+                self.t_first = token
+            self.t_last = token
         parsed = parse_message(message)
         if parsed is None:
             self.unparsed += 1
@@ -685,15 +681,26 @@ class Aggregator(object):
         detail = self.detail
         if detail is not None:
             self._promote(addrs)
+        # Weighted events are folded after the plain ones of their block, so their times are compared, not taken.
+        counts, first_tok, first_clock, last_tok, last_clock = (
+            self.counts,
+            self.first_tok,
+            self.first_clock,
+            self.last_tok,
+            self.last_clock,
+        )
         for key, addr, token, n, _attempt in items:
-            if detail is not None and addr not in detail and key not in self.counts:
+            if detail is not None and addr not in detail and key not in counts:
                 continue
-            self.counts[key] += n
-            self.last_tok[key] = token
-            self.last_clock[key] = clock
-            if key not in self.first_tok:
-                self.first_tok[key] = token
-                self.first_clock[key] = clock
+            counts[key] += n
+            old = last_tok.get(key)
+            if old is None or not _before(clock, token, last_clock[key], old):
+                last_tok[key] = token
+                last_clock[key] = clock
+            old = first_tok.get(key)
+            if old is None or _before(clock, token, first_clock[key], old):
+                first_tok[key] = token
+                first_clock[key] = clock
 
     def _promote(self, addrs):
         """Keep the detail of a source that, with this block, has as many kind events as the sources kept."""
@@ -884,21 +891,30 @@ class Aggregator(object):
             if source is not None:
                 keys_of.setdefault(source, []).append((n, key))
         entries = {}
+        # Raw keys that name one entry (Invalid and Illegal user, ::ffff:a.b.c.d and a.b.c.d) add up before an
+        # external source's entries are cut to max_entries, and ties are broken by user and kind, so that the entries
+        # listed neither miss counts nor depend on the order the keys were read in (files or journal, workers).
+        # Times are computed for the entries listed only.
         for source, items in keys_of.items():
-            if self.max_entries and not per_source[source][2] and len(items) > self.max_entries:
-                items = heapq.nlargest(self.max_entries, items, key=_get(0))
+            grouped = {}  # entry key -> [count, raw keys]
             for n, key in items:
                 tag, method, raw_user, flag, _raw_addr = key_fields(key)
                 out_key = (source, user_text(raw_user, limit), _is_invalid(tag, flag), kind_name(tag, method), method)
-                t_first = self.first_clock[key].epoch(self.first_tok[key])
-                t_last = self.last_clock[key].epoch(self.last_tok[key])
-                got = entries.get(out_key)
+                got = grouped.get(out_key)
                 if got is None:
-                    entries[out_key] = [n, t_first, t_last]
+                    grouped[out_key] = [n, [key]]
                 else:
                     got[0] += n
-                    got[1] = _min(got[1], t_first)
-                    got[2] = _max(got[2], t_last)
+                    got[1].append(key)
+            chosen = grouped.items()
+            if self.max_entries and not per_source[source][2] and len(grouped) > self.max_entries:
+                chosen = sorted(chosen, key=lambda item: (-item[1][0], item[0][1], item[0][3]))[: self.max_entries]
+            for out_key, (n, keys) in chosen:
+                t_first = t_last = None
+                for key in keys:
+                    t_first = _min(t_first, self.first_clock[key].epoch(self.first_tok[key]))
+                    t_last = _max(t_last, self.last_clock[key].epoch(self.last_tok[key]))
+                entries[out_key] = [n, t_first, t_last]
         by_source = {}
         for (source, user, invalid, kind, method), (n, t_first, t_last) in entries.items():
             entry = {
@@ -1011,9 +1027,22 @@ def _count(counter, items):
 
 
 def _heap_top(n, attempts, events, exclude):
-    """The ``n`` raw addresses not in ``exclude`` with the most attempts (then kind events)."""
+    """The ``n`` raw addresses not in ``exclude`` with the most attempts (then kind events, then the address: the
+    set's order changes with each process's hash seed, the choice must not)."""
     candidates = (addr for addr in events.keys() | attempts.keys() if addr not in exclude)
-    return heapq.nlargest(n, candidates, key=lambda addr: (attempts.get(addr, 0), events.get(addr, 0)))
+    return heapq.nlargest(n, candidates, key=lambda addr: (attempts.get(addr, 0), events.get(addr, 0), addr))
+
+
+def _before(clock, token, other_clock, other):
+    """Whether the time token ``token`` (of ``clock``) is earlier than ``other`` (of ``other_clock``); an unknown
+    time is never earlier. Tokens of one clock compare as they are when they can: journal times, and traditional
+    timestamps of one month (a clock's file spans less than a year; the day is space-padded)."""
+    if clock is other_clock:
+        if token.__class__ is float and other.__class__ is float:
+            return token < other
+        if token.__class__ is bytes and len(token) == 15 == len(other) and token[:3] == other[:3]:
+            return token < other
+    return _earlier(clock.epoch(token), other_clock.epoch(other))
 
 
 def _earlier(a, b):

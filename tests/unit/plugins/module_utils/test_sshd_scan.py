@@ -226,6 +226,50 @@ def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------- formats, time
 
 
+@pytest.mark.parametrize("repeats", [(2, 4), (1, 1)])
+@pytest.mark.parametrize("via", ["file", "journal"])
+def test_first_and_last_seen_with_repeated_lines(tmp_path, monkeypatch, via, repeats):
+    """Repeated lines are counted apart from the common ones of their block: they must still not move first_seen
+    later or last_seen earlier (seen on a generated log: last_seen was a repeat's time, before the last try)."""
+    failed = "Failed password for root from 198.51.100.7 port %d ssh2"
+    lines = [
+        line(START + 3599, 7, failed % 1),  # 00:59:59, outside the window below: its repeat is the first event
+        line(START + 3601, 7, "message repeated %d times: [ %s]" % (repeats[0], failed % 1)),
+        line(START + 3700, 8, failed % 2),
+        line(START + 3800, 9, failed % 3),
+        line(START + 3801, 9, "message repeated %d times: [ %s]" % (repeats[1], failed % 3)),
+        line(START + 6000, 10, failed % 4),  # 01:40:00, the last try
+    ]
+    if via == "file":
+        write(tmp_path / "var/log/auth.log", lines, mtime=MTIME)
+        result = run(tmp_path, since="2025-10-01T01:00:00Z")
+    else:
+        monkeypatch.setattr(S, "JournalSource", FakeJournal)
+        FakeJournal.entries = [
+            (START + offset, pid, msg)
+            for offset, (pid, msg) in zip((3599, 3601, 3700, 3800, 3801, 6000), as_entries(lines))
+            if offset >= 3600
+        ]
+        result = S.gather(root=str(tmp_path), since="all", sources=[{"journal": {}}])
+    [entry] = entries(result, source="198.51.100.7")
+    assert entry["count"] == repeats[0] + 1 + 1 + repeats[1] + 1
+    assert entry["first_seen"] == "2025-10-01T01:00:01Z"
+    assert entry["last_seen"] == "2025-10-01T01:40:00Z"
+
+
+def test_entries_listed_per_source_do_not_depend_on_reading_order(auth):
+    """With more entries than max_entries_per_source, ties are broken by user and kind, not by which came first."""
+    users = ["u%02d" % index for index in range(25)]
+    lines = [
+        line(START + index, 100 + index, f"Failed password for {user} from 203.0.113.50 port {index + 1} ssh2")
+        for index, user in enumerate(reversed(users))
+    ]
+    result = auth(lines, max_entries_per_source=20)
+    listed = entries(result, source="203.0.113.50")
+    assert sorted(e["user"] for e in listed if e["kind"] == "failed_password") == users[:20]
+    assert [e["count"] for e in listed if e["kind"] == "other"] == [5]
+
+
 def test_rfc3339_and_ipv6_sources(auth):
     lines = [
         line(START, 1, "Invalid user admin from 2001:0db8::0001 port 1", stamp=rfc),
