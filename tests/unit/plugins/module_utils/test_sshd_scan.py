@@ -476,6 +476,76 @@ def test_journal_reads_the_same_as_files(tmp_path, monkeypatch):
     assert result["sources"][0]["kind"] == "journal"
 
 
+def mixed_log(connections, seed):
+    """(time, pid, message) of an internet-facing host's sshd lines, in time order with connections interleaved:
+    root brute force with rsyslog's repeats, unknown users with and without a password, "none" probes, users that
+    gave up, internal key logins; a few sources try many users (more entries than a source lists)."""
+    rng = random.Random(seed)
+    sources = ["198.51.100.%d" % index for index in range(1, 25)]
+    users = ["u%03d" % index for index in range(60)] + ["admin", "test"]
+    rows = []
+    for index in range(connections):
+        when = START + index * 2 + rng.randint(0, 5)
+        pid = 5000 + index
+        addr = rng.choice(sources[:4] if rng.random() < 0.5 else sources)
+        port = 1024 + index
+        user = rng.choice(users)
+        kind = rng.random()
+        if kind < 0.3:
+            failed = f"Failed password for root from {addr} port {port} ssh2"
+            out = [failed]
+            if rng.random() < 0.6:
+                out.append("message repeated %d times: [ %s]" % (rng.randint(1, 3), failed))
+            out.append(f"Connection closed by authenticating user root {addr} port {port} [preauth]")
+        elif kind < 0.6:
+            out = [
+                f"Invalid user {user} from {addr} port {port}",
+                "pam_unix(sshd:auth): check pass; user unknown",
+                f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={addr}",
+                f"Failed password for invalid user {user} from {addr} port {port} ssh2",
+                f"Disconnected from invalid user {user} {addr} port {port} [preauth]",
+            ]
+        elif kind < 0.75:
+            out = [
+                f"Invalid user {user} from {addr} port {port}",
+                f"Connection closed by invalid user {user} {addr} port {port} [preauth]",
+            ]
+        elif kind < 0.82:
+            out = [
+                f"Invalid user {user} from {addr} port {port}",
+                f"Failed none for invalid user {user} from {addr} port {port} ssh2",
+                f"Connection closed by invalid user {user} {addr} port {port} [preauth]",
+            ]
+        elif kind < 0.9:
+            out = [f"Connection closed by authenticating user ubuntu {addr} port {port} [preauth]"]
+        else:
+            src = "10.0.0.%d" % rng.randint(2, 5)
+            out = [f"Accepted publickey for deploy from {src} port {port} ssh2: ED25519 SHA256:abc{index % 3}"]
+        rows.extend((when + offset // 2, pid, message) for offset, message in enumerate(out))
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def test_journal_files_and_workers_give_identical_results(tmp_path, monkeypatch):
+    """The same lines read as one file, as a file in small blocks by three workers, and from the journal give the
+    same failures and logins, to the first and last times (this caught times taken in the wrong order)."""
+    rows = mixed_log(3000, seed=5)
+    write(tmp_path / "var/log/auth.log", [line(when, pid, message) for when, pid, message in rows], mtime=MTIME)
+    whole = run(tmp_path)
+    monkeypatch.setattr(S, "PARALLEL_MIN_SIZE", 0)
+    parts = run(tmp_path, workers=3, chunk_size=16384)
+    monkeypatch.setattr(S, "JournalSource", FakeJournal)
+    FakeJournal.entries = rows
+    journal = S.gather(root=str(tmp_path), since="all", sources=[{"journal": {}}])
+    assert any(e["kind"] == "other" for e in whole["failures"])  # some source lists only its top entries
+    assert whole["totals"]["by_kind"]["failed_password"] > 1000
+    for other in (parts, journal):
+        assert other["failures"] == whole["failures"]
+        assert other["accepted"] == whole["accepted"]
+        for field in ("attempts", "by_kind", "sources", "accepted", "auth_lines"):
+            assert other["totals"][field] == whole["totals"][field]
+
+
 def test_default_discovery_cuts_the_files_where_the_journal_starts(tmp_path, monkeypatch):
     """An event logged both to the journal and to auth.log is counted once."""
     monkeypatch.setattr(S, "JournalSource", FakeJournal)
