@@ -43,6 +43,7 @@ import time
 import zlib
 from collections import Counter, namedtuple
 from contextlib import closing
+from itertools import repeat
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
@@ -1447,18 +1448,19 @@ class JournalSource(object):
         except OSError as exc:
             result.error = "cannot run journalctl: %s" % _error_text(exc)
             return
+        names = [(name.encode("ascii"), name) for name in wanted]
         try:
             for entry in _export_entries(proc.stdout):
-                when = acc.entry(entry.get(b"__REALTIME_TIMESTAMP"), entry.get(b"_BOOT_ID"))
+                boot = entry.get(b"_BOOT_ID")
+                when = acc.entry(entry.get(b"__REALTIME_TIMESTAMP"), boot)
                 if when is None:
                     continue
-                boot = entry.get(b"_BOOT_ID")
                 yield Event(
                     when,
                     entry.get(b"MESSAGE", b""),
                     0,
                     "journal",
-                    {k.decode("ascii", "replace"): v for k, v in entry.items() if not k.startswith(b"__")},
+                    {name: entry[key] for key, name in names if key in entry},
                     None if boot is None else boot.decode("ascii", "replace"),
                 )
         finally:
@@ -1521,12 +1523,41 @@ def _pipe_entry_blocks(pipe, size=1 << 20):
         yield block[:cut]
 
 
+_NAME_ONLY_LINE = re.compile(rb"\n[^=\n]+\n")  # the first line of a binary field of the export format
+
+
 def _export_entries(pipe, size=1 << 20):
     """Parse journal export format from a pipe: yield one dict ``{field: value bytes}`` per entry.
 
-    Binary-safe: a field written as ``NAME\\n<64-bit little-endian length><data>\\n`` is read by its length.
+    Binary-safe: a field written as ``NAME\\n<64-bit little-endian length><data>\\n`` is read by its length. While
+    every line read so far is ``NAME=value`` (the usual stream), whole entries are parsed by C-level splits; from the
+    first block with a binary field on, the stream is read field by field (:func:`_export_fields`).
     """
     buf = b""
+    while True:
+        data = pipe.read(size)
+        buf += data
+        if data:
+            cut = buf.rfind(b"\n\n") + 2
+            if cut < 2:
+                continue
+        else:
+            cut = len(buf)
+        part = buf[:cut]
+        if _NAME_ONLY_LINE.search(b"\n" + part):
+            yield from _export_fields(buf, pipe, size)  # a binary field: its data may hold any byte
+            return
+        for text in part.split(b"\n\n"):
+            text = text.strip(b"\n")
+            if text:
+                yield dict(map(bytes.split, text.split(b"\n"), repeat(b"="), repeat(1)))
+        buf = buf[cut:]
+        if not data:
+            return
+
+
+def _export_fields(buf, pipe, size):
+    """The entries of an export stream read field by field: ``buf`` already read, then the rest of ``pipe``."""
     pos = 0
     entry = {}
     eof = False

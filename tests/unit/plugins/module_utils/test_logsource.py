@@ -707,6 +707,22 @@ def test_export_parser_reads_binary_fields():
     ]
 
 
+@pytest.mark.parametrize("payload", [b"x\n\nMESSAGE=forged\n\n\x00", b"0123456\n\n9"])  # the second: length 10, "\n"
+@pytest.mark.parametrize("size", [5, 64, 1 << 20])
+def test_export_parser_text_entries_then_a_binary_one(size, payload):
+    """Whole text entries are split at once; from the block holding a binary field on, fields are read one by one:
+    every entry comes out once, whatever the read size, including one whose data holds a blank line and '='."""
+    entries = [
+        {b"__REALTIME_TIMESTAMP": b"%d" % (1759276800000000 + i), b"_PID": b"%d" % i, b"MESSAGE": b"a=b c= %d" % i}
+        for i in range(30)
+    ]
+    text = b"".join(b"".join(k + b"=" + v + b"\n" for k, v in e.items()) + b"\n" for e in entries[:20])
+    text += b"__REALTIME_TIMESTAMP=1\nMESSAGE\n" + len(payload).to_bytes(8, "little") + payload + b"\n\n"
+    text += b"".join(b"".join(k + b"=" + v + b"\n" for k, v in e.items()) + b"\n" for e in entries[20:])
+    got = list(ls._export_entries(io.BytesIO(text[:-1]), size=size))  # the last blank line missing: still read
+    assert got == [*entries[:20], {b"__REALTIME_TIMESTAMP": b"1", b"MESSAGE": payload}, *entries[20:]]
+
+
 def test_export_text_split_anywhere_between_lines():
     text = b"".join(
         b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=b%d\n\n"
