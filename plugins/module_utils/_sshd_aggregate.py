@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - other Pythons
 
 
 from itertools import compress, filterfalse, repeat
-from operator import itemgetter, or_
+from operator import itemgetter, not_, or_
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     ACCEPTED,
@@ -560,6 +560,11 @@ class Aggregator(object):
         self.detail = None  # None: every source's detail is kept; else the raw addresses whose detail is kept
         self.threshold = 2  # kind events from which a new source's detail is kept, once detail is limited
         self.closed = set()  # external sources whose detail was trimmed: they take no new entries
+        # Truth of the detail: a source some of whose kind events were not kept (dropped while its detail was not
+        # kept, or pruned) is lossy; a key created after that may miss events, so it is partial and never listed
+        # (its events count in its source's "other" entry).
+        self.lossy = set()
+        self.partial = set()
         self.internal_raw = set()
         self.known_raw = set()
         self.window = deque()  # recent summaries: (t0, t1, summary)
@@ -649,8 +654,10 @@ class Aggregator(object):
             if not all(mask):  # a key already kept is counted even when its source takes no new ones
                 mask = list(map(or_, mask, map(self.counts.__contains__, keys)))
             if not all(mask):
+                self.lossy.update(compress(key_addrs, map(not_, mask)))
                 keys = list(compress(keys, mask))
                 tokens = list(compress(tokens, mask))
+                key_addrs = list(compress(key_addrs, mask))
                 if not keys:
                     return
         _count(self.counts, keys)
@@ -661,6 +668,9 @@ class Aggregator(object):
         if new:
             self.first_tok.update(zip(new, map(first.__getitem__, new)))
             self.first_clock.update(zip(new, repeat(clock)))
+            if self.lossy:
+                addr_of = dict(zip(keys, key_addrs))
+                self.partial.update(key for key in new if addr_of[key] in self.lossy)
         self.folds += 1
         if len(self.counts) > self.max_detail:
             self._prune()
@@ -690,8 +700,12 @@ class Aggregator(object):
             self.last_clock,
         )
         for key, addr, token, n, _attempt in items:
-            if detail is not None and addr not in detail and key not in counts:
-                continue
+            if key not in counts:
+                if detail is not None and addr not in detail:
+                    self.lossy.add(addr)
+                    continue
+                if addr in self.lossy:
+                    self.partial.add(key)
             counts[key] += n
             old = last_tok.get(key)
             if old is None or not _before(clock, token, last_clock[key], old):
@@ -738,6 +752,8 @@ class Aggregator(object):
         self.closed = (self.closed | trimmed) - self.internal_raw
         self.detail = (top - self.closed) | self.internal_raw
         if drop:
+            self.lossy.update(map(key_addr, drop))
+            self.partial -= drop
             self.counts = Counter({key: n for key, n in self.counts.items() if key not in drop})
             for name in ("first_tok", "first_clock", "last_tok", "last_clock"):
                 store = getattr(self, name)
@@ -839,6 +855,14 @@ class Aggregator(object):
         self.attempts.update(other.attempts)
         self.events.update(other.events)
         self.kinds.update(other.kinds)
+        # A key missing from one part whose source was lossy there may have lost events there: partial.
+        partial = self.partial | other.partial
+        if other.lossy:
+            partial.update(key for key in self.counts.keys() - other.counts.keys() if key_addr(key) in other.lossy)
+        if self.lossy:
+            partial.update(key for key in other.counts.keys() - self.counts.keys() if key_addr(key) in self.lossy)
+        self.partial = partial
+        self.lossy |= other.lossy
         self.known_raw |= other.known_raw
         self.internal_raw |= other.internal_raw
         self.closed |= other.closed
@@ -888,7 +912,7 @@ class Aggregator(object):
         keys_of = {}  # normalised source -> [(count, key)]
         for key, n in self.counts.items():
             source = kept_raw.get(key_addr(key))
-            if source is not None:
+            if source is not None and key not in self.partial:  # a partial key's events stay in "other"
                 keys_of.setdefault(source, []).append((n, key))
         entries = {}
         # Raw keys that name one entry (Invalid and Illegal user, ::ffff:a.b.c.d and a.b.c.d) add up before an

@@ -194,7 +194,8 @@ failures:
         - V(closed_preauth) - connections of a named user closed during authentication with no other failure logged
           (a client that tried keys sshd does not log at its log level, or gave up).
         - V(other) - the failures of a listed external source beyond its O(max_entries_per_source) entries, or whose
-          detail was not kept to bound memory.
+          detail was not kept to bound memory (an entry is listed only when it counts every event of its user and
+          kind, so that its count, first and last times are true).
         - Kinds overlap - one password tried for an unknown user is one V(invalid_user) and one V(failed_password).
       type: str
       sample: failed_password

@@ -432,6 +432,49 @@ def test_a_hundred_thousand_sources_stay_bounded(tmp_path):
     assert len(result["failures"]) <= 50 * 21 + 150
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_entry_listed_is_true_when_detail_is_bounded(tmp_path, monkeypatch, workers):
+    """Beyond 50,000 (source, user, kind) keys the detail is bounded: a source may lose events, in one worker's
+    part or before it became a top source. An entry it lists must still count every event of its key, from its first
+    to its last (the rest is its "other" entry): this failed with two workers before keys that may have missed events
+    were told apart."""
+    rng = random.Random(11)
+    noisy = ["198.51.100.%d" % index for index in range(1, 40)]
+    lines, truth, first, last = [], {}, {}, {}
+    for index in range(130000):
+        when = START + index // 20
+        if rng.random() < 0.85:  # one-off internet noise, fills the detail
+            addr = "%d.%d.%d.9" % (11 + index // 65536, (index // 256) % 256, index % 256)
+            user = "root"
+        else:  # sources that come back, some only late, with many users
+            addr = rng.choice(noisy[: 10 + index * 30 // 130000])
+            user = "u%d" % rng.randint(0, 60)
+        lines.append(line(when, 1000 + index, f"Failed password for {user} from {addr} port 1 ssh2"))
+        key = (addr, user)
+        truth[key] = truth.get(key, 0) + 1
+        first.setdefault(key, when)
+        last[key] = when
+    write(tmp_path / "var/log/auth.log", lines, mtime=MTIME)
+    monkeypatch.setattr(S, "PARALLEL_MIN_SIZE", 0)
+    result = run(tmp_path, workers=workers, chunk_size=1 << 20)
+    listed = [e for e in result["failures"] if e["kind"] == "failed_password"]
+    assert len(listed) > 200 and any(e["kind"] == "other" for e in result["failures"])
+    for entry in listed:
+        key = (entry["source"], entry["user"])
+        assert (entry["count"], entry["first_seen"], entry["last_seen"]) == (
+            truth[key],
+            S.iso_utc(first[key]),
+            S.iso_utc(last[key]),
+        ), key
+    assert result["totals"]["attempts"] == 130000
+    by_source = {}
+    for entry in result["failures"]:
+        by_source[entry["source"]] = by_source.get(entry["source"], 0) + entry["count"]
+    assert all(
+        by_source[source] == sum(n for (addr, _user), n in truth.items() if addr == source) for source in by_source
+    )
+
+
 # ---------------------------------------------------------------------------------------------- journal, discovery
 
 
