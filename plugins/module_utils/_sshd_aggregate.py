@@ -574,6 +574,7 @@ class Aggregator(object):
         self.unparsed = 0
         self.samples = []
         self.accepted_folded = 0
+        self.accepted_dropped = set()  # logins folded to bound memory: seen again, their count would be partial
 
     def fresh(self):
         """An empty aggregator with the same settings (for a worker's part of a file)."""
@@ -767,6 +768,7 @@ class Aggregator(object):
             if self._internal(key[1]):
                 continue
             self.accepted_folded += n
+            self.accepted_dropped.add(key)
             del self.accepted[key]
             self.acc_first.pop(key, None)
             self.acc_last.pop(key, None)
@@ -878,6 +880,7 @@ class Aggregator(object):
         self.last_clock.update(other.last_clock)
         self.accepted.update(other.accepted)
         self.accepted_folded += other.accepted_folded
+        self.accepted_dropped |= other.accepted_dropped
         for key, value in other.acc_first.items():
             self.acc_first.setdefault(key, value)
         self.acc_last.update(other.acc_last)
@@ -997,7 +1000,8 @@ class Aggregator(object):
             "unparsed": self.unparsed,
             "unparsed_samples": [user_text(sample, 300) for sample in self.samples],
             "accepted": sum(self.accepted.values()) + self.accepted_folded,
-            "accepted_folded": self.accepted_folded,
+            "accepted_folded": self.accepted_folded
+            + sum(n for key, n in self.accepted.items() if key in self.accepted_dropped),
             "accepted_users": len({e["user"] for e in accepted}),
         }
         return failures, accepted, totals
@@ -1006,6 +1010,8 @@ class Aggregator(object):
         book = self.book
         entries = {}
         for key, n in self.accepted.items():
+            if key in self.accepted_dropped:  # counted again after it was folded: in accepted_folded
+                continue
             user, raw_addr, method, key_type, fingerprint = key
             source = book.text(raw_addr)
             out_key = (

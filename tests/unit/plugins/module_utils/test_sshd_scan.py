@@ -475,6 +475,22 @@ def test_every_entry_listed_is_true_when_detail_is_bounded(tmp_path, monkeypatch
     )
 
 
+def test_every_login_listed_is_true_when_logins_are_bounded(auth):
+    """Beyond 20,000 distinct external logins the least frequent are folded; one seen again later is not listed with
+    a partial count (it stays in accepted_folded)."""
+    lines, truth = [], {}
+    sources = ["%d.%d.%d.9" % (11 + index // 65536, (index // 256) % 256, index % 256) for index in range(25000)]
+    for index, addr in enumerate(sources + sources[15000:15050] + sources[:50]):
+        lines.append(line(START + index // 10, 1000 + index, f"Accepted password for deploy from {addr} port 2 ssh2"))
+        truth[addr] = truth.get(addr, 0) + 1
+    result = auth(lines, chunk_size=65536)  # blocks of 64 KiB: folded long before the last lines are read
+    listed = result["accepted"]
+    assert all(entry["count"] == truth[entry["source"]] for entry in listed)
+    assert set(sources[:50]) <= {entry["source"] for entry in listed if entry["count"] == 2}  # kept, never folded
+    assert result["totals"]["accepted"] == 25100
+    assert result["totals"]["accepted_folded"] + sum(entry["count"] for entry in listed) == 25100
+
+
 # ---------------------------------------------------------------------------------------------- journal, discovery
 
 
