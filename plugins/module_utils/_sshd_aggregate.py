@@ -746,14 +746,15 @@ class Aggregator(object):
         for addr, items in by_source.items():
             if addr not in top:
                 drop.update(key for _n, key in items)
+                self.lossy.add(addr)
             elif len(items) > self.keep_per_source:
                 items.sort(key=_get(0), reverse=True)
                 drop.update(key for _n, key in items[self.keep_per_source :])
                 trimmed.add(addr)
         self.closed = (self.closed | trimmed) - self.internal_raw
         self.detail = (top - self.closed) | self.internal_raw
+        self.lossy |= trimmed
         if drop:
-            self.lossy.update(map(key_addr, drop))
             self.partial -= drop
             self.counts = Counter({key: n for key, n in self.counts.items() if key not in drop})
             for name in ("first_tok", "first_clock", "last_tok", "last_clock"):
