@@ -7,6 +7,7 @@ report from whatever a run produced. Thin glue over compare, store, policy, flee
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECK_BY_MODULE
@@ -99,12 +100,17 @@ class HostSession:
         self.policy.inventory_addresses = dict(inventory_addresses or {})
         self.now = now or datetime.now(timezone.utc)
 
+    def _changing(self, write: bool):
+        """The host's store lock when the baseline is written (check mode reads only)."""
+        return self.store.locked(self.host) if write else nullcontext()
+
     def snapshot(self, data: dict, write: bool = True) -> dict:
         """Store ``fleetwatch_results`` as the host's baseline (the previous one goes to the history)."""
         document, warnings = new_baseline(self.host, to_plain(data), self.now)
         if not document["checks"]:
             raise EngineError(f"{self.host}: nothing usable to snapshot: {'; '.join(warnings) or 'no checks gathered'}")
-        path = self.store.save_baseline(self.host, document) if write else self.store.baseline_path(self.host)
+        with self._changing(write):
+            path = self.store.save_baseline(self.host, document) if write else self.store.baseline_path(self.host)
         return {
             "host": self.host,
             "status": "snapshot",
@@ -141,7 +147,10 @@ class HostSession:
         self, ids: Iterable[str] = (), checks: Iterable[str] = (), reason: str = "", who: str = "", write: bool = True
     ) -> dict:
         """Fold the findings of the latest compare with these ids, or of these checks, into the baseline."""
-        ids, checks = set(ids), set(checks)
+        with self._changing(write):  # the baseline read here is the one written back
+            return self._accept(set(ids), set(checks), reason, who, write)
+
+    def _accept(self, ids: set, checks: set, reason: str, who: str, write: bool) -> dict:
         baseline = self.store.load_baseline(self.host)
         if baseline is None:
             raise EngineError(f"{self.host} has no baseline: run the snapshot playbook first")
@@ -169,6 +178,10 @@ class HostSession:
 
     def restore(self, version: str | None = None, write: bool = True) -> dict:
         """Make a previous baseline current again (default: the latest in the history, undoing the last change)."""
+        with self._changing(write):  # "the latest" is chosen and restored in one step
+            return self._restore(version, write)
+
+    def _restore(self, version: str | None, write: bool) -> dict:
         history = self.store.history(self.host)
         if not history:
             raise EngineError(f"{self.host} has no previous baseline to restore")

@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
@@ -23,6 +26,7 @@ SCHEMA = 1
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 _VERSION = re.compile(r"^\d{8}T\d{6}\.\d{6}Z(-\d+)?$")
+LOCK_TIMEOUT = 120.0  # seconds a change of a host's baseline waits for another run's change of it
 
 
 def ensure_dir(path: str) -> str:
@@ -114,11 +118,41 @@ def read_json(path: str) -> dict | None:
 
 
 class DirectoryStore:
-    """Baselines under ``root``: ``hosts/<host>.json``, ``history/<host>/<stamp>.json``, ``observed/<host>.json``."""
+    """Baselines under ``root``: ``hosts/<host>.json``, ``history/<host>/<stamp>.json``, ``observed/<host>.json``;
+    ``locks/<host>.lock`` serialises the changes of one host's baseline between runs (:meth:`locked`)."""
 
-    def __init__(self, root: str, clock: Callable[[], datetime] | None = None):
+    def __init__(self, root: str, clock: Callable[[], datetime] | None = None, lock_timeout: float = LOCK_TIMEOUT):
         self.root = os.path.abspath(os.path.expanduser(root))
         self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self.lock_timeout = lock_timeout
+
+    @contextmanager
+    def locked(self, host: str) -> Iterator[None]:
+        """Hold the host's lock (an exclusive ``flock`` on ``locks/<host>.lock``) for a read-modify-write of its
+        baseline, so that two runs changing it at once (two accepts, an accept and a snapshot) do not lose one
+        change. Waits up to ``lock_timeout`` seconds, then raises StoreError."""
+        path = self._file("locks", host)[: -len(".json")] + ".lock"
+        ensure_dir(os.path.dirname(path))
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        except OSError as exc:
+            raise StoreError(f"cannot open the lock {path}: {exc.strerror or exc}") from exc
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(
+                            f"the baseline of {host} is being changed by another run (lock {path} held for more "
+                            f"than {self.lock_timeout:g} s); try again when it has finished"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _file(self, area: str, host: str) -> str:
         try:

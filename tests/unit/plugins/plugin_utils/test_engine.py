@@ -119,3 +119,50 @@ def test_observations_failed_compare_is_still_audited_and_unreachable_wins():
         "h4": ("skipped", "no message"),
     }
     assert report["summary"]["fail"] is None and report["summary"]["fail_on"] == "never"
+
+
+def test_accept_reads_and_writes_the_baseline_under_the_host_lock(tmp_path, monkeypatch):
+    s = session(tmp_path)
+    s.snapshot({"setuid": setuid_result()})
+    s.compare({"setuid": with_file(setuid_result(), setuid_file("/opt/x", package=None))})
+    held = []
+    save = s.store.save_baseline
+
+    def checked_save(host, document):
+        other = engine.DirectoryStore(s.store.root, lock_timeout=0)
+        with pytest.raises(engine.FleetwatchError, match="being changed by another run"), other.locked(host):
+            pass
+        held.append(host)
+        return save(host, document)
+
+    monkeypatch.setattr(s.store, "save_baseline", checked_save)
+    s.accept(checks=["setuid"], reason="r", who="w")
+    s.restore()
+    assert held == ["web1", "web1"]
+
+
+def test_concurrent_accepts_of_one_host_keep_both(tmp_path):
+    """Two runs accepting different findings of one host at once: both end up in its baseline."""
+    import multiprocessing
+
+    s = session(tmp_path)
+    s.snapshot({"setuid": setuid_result()})
+    changed = with_file(
+        with_file(setuid_result(), setuid_file("/opt/a", package=None)), setuid_file("/opt/b", package=None)
+    )
+    ids = sorted(f["id"] for f in s.compare({"setuid": changed})["findings"])
+    assert len(ids) == 2
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(2)
+
+    def accept_one(finding_id):
+        start.wait()
+        session(tmp_path).accept(ids=[finding_id], reason="r", who=finding_id)
+
+    workers = [context.Process(target=accept_one, args=(finding_id,)) for finding_id in ids]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert sorted(record["who"] for record in s.store.load_baseline("web1")["accepted"]) == ids

@@ -222,3 +222,34 @@ def test_accept_skips_fleet_findings():
     document, accepted, skipped = st.accept(baseline(), {"setuid": setuid_result()}, [outlier], "r", "w", NOW)
     assert document == baseline()
     assert accepted == [] and "use an allow rule" in skipped[0]["reason"]
+
+
+def _held_elsewhere(path) -> bool:
+    """Whether another open file description holds the flock of ``path``."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_host_lock_excludes_other_runs_and_times_out(tmp_path):
+    one = st.DirectoryStore(str(tmp_path / "store"))
+    other = st.DirectoryStore(str(tmp_path / "store"), lock_timeout=0.2)
+    lock_file = tmp_path / "store" / "locks" / "web1.lock"
+    with one.locked("web1"):
+        assert _held_elsewhere(lock_file)
+        assert mode(lock_file) == 0o600 and mode(lock_file.parent) == 0o700
+        busy = r"baseline of web1 is being changed by another run .* 0.2 s"
+        with pytest.raises(StoreError, match=busy), other.locked("web1"):
+            pass
+        with other.locked("web2"):  # other hosts are not held up
+            pass
+    assert not _held_elsewhere(lock_file)
+    with other.locked("web1"):
+        pass
