@@ -55,6 +55,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps impor
     TRADITIONAL,
     TimestampError,
     ceil_hour,
+    dated_epoch,
     floor_hour,
     get_zone,
     hour_label,
@@ -607,22 +608,19 @@ class FileScan(object):
 
     def _dated(self, info, head):
         """UTC epoch of an RFC 3339 / RFC 5424 timestamp, observing it. None if it is not valid in the zone."""
-        year, month, day, hour, minute, second, micro, offset = info[4:12]
-        if offset is not None:
-            when = calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
-        else:
-            fold = 0
-            if (month, day, hour) in self.irregular_year(year)[1]:
-                key = (year, month, day, hour)
-                cur = minute * 60 + second
-                if key != self.fold_key:
-                    self.fold_key = key
-                    self.fold = 0
-                elif cur < self.fold_prev - 60:
-                    self.fold = 1
-                self.fold_prev = cur
-                fold = self.fold
-            when = self.zone.local_to_utc(year, month, day, hour, minute, second, fold) + micro / 1e6
+        year, month, day, hour, minute, second, _micro, offset = info[4:12]
+        fold = 0
+        if offset is None and (month, day, hour) in self.irregular_year(year)[1]:
+            key = (year, month, day, hour)
+            cur = minute * 60 + second
+            if key != self.fold_key:
+                self.fold_key = key
+                self.fold = 0
+            elif cur < self.fold_prev - 60:
+                self.fold = 1
+            self.fold_prev = cur
+            fold = self.fold
+        when = dated_epoch(self.zone, *info[4:12], fold=fold)
         self._abs(when)
         return when
 
@@ -801,10 +799,7 @@ class FileScan(object):
             p = q
 
     def _dated_stamp(self, info):
-        year, month, day, hour, minute, second, micro, offset = info[4:12]
-        if offset is not None:
-            return ("u", calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6)
-        return ("u", self.zone.local_to_utc(year, month, day, hour, minute, second) + micro / 1e6)
+        return ("u", dated_epoch(self.zone, *info[4:12]))
 
     def _boots_in_run(self, buf, p, q, boots, stamp_of):
         while boots and boots[-1] < q:

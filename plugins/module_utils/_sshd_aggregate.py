@@ -29,7 +29,6 @@ What counts (the rules are also in docs/modules/sshd_auth_info.md):
 
 from __future__ import annotations
 
-import calendar
 import heapq
 import time
 from collections import Counter, deque
@@ -72,6 +71,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
     user_text,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
+    dated_epoch,
     iso_utc,
     parse_rfc3339,
     parse_traditional,
@@ -141,11 +141,8 @@ class Clock(object):
             got = parse_rfc3339(token)
             if got is None:
                 return None
-            _end, year, month, day, hour, minute, second, micro, offset = got
-            if offset is not None:
-                return calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
             try:
-                return float(self.zone.local_to_utc(year, month, day, hour, minute, second)) + micro / 1e6
+                return dated_epoch(self.zone, *got[1:])
             except (ValueError, OverflowError):
                 return None
         minute_key = token[:-3]

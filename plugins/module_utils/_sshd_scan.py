@@ -58,6 +58,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
     RFC3339,
     TRADITIONAL,
+    dated_epoch,
     iso_utc,
     parse_head,
     traditional_seconds,
@@ -181,13 +182,8 @@ def _head_epoch(clock, info):
         month, day, hour, minute, second = info[3:8]
         token = b"%s %2d %02d:%02d:%02d" % (_MONTHS[month - 1], day, hour, minute, second)
         return clock.epoch(token)
-    year, month, day, hour, minute, second, micro, offset = info[4:12]
-    if offset is not None:
-        import calendar
-
-        return calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
     try:
-        return float(clock.zone.local_to_utc(year, month, day, hour, minute, second)) + micro / 1e6
+        return dated_epoch(clock.zone, *info[4:12])
     except (ValueError, OverflowError):
         return None
 

@@ -490,10 +490,16 @@ def parse_time_bound(value, now, zone):
         raise TimestampError(
             "invalid time %r: use all, now, a relative age such as 7d or 12h, @epoch, or ISO 8601" % value
         )
-    _end, year, month, day, hour, minute, second, micro, offset = got
-    if offset is None:
-        return float(zone.local_to_utc(year, month, day, hour, minute, second)) + micro / 1e6
-    return calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
+    return dated_epoch(zone, *got[1:])
+
+
+def dated_epoch(zone, year, month, day, hour, minute, second, micro, offset, fold=0):
+    """UTC epoch seconds of the fields of an RFC 3339 timestamp (as :func:`parse_rfc3339` gives them after its end
+    position): at ``offset`` when it has one, else as wall-clock time in ``zone`` (``fold`` 1: the second of two
+    repeated hours). Raises ValueError or OverflowError for a time ``zone`` cannot convert."""
+    if offset is not None:
+        return calendar.timegm((year, month, day, hour, minute, second)) - offset + micro / 1e6
+    return float(zone.local_to_utc(year, month, day, hour, minute, second, fold)) + micro / 1e6
 
 
 def floor_hour(when):
