@@ -33,6 +33,19 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import 
 # its class excludes. Older Pythons get the same patterns without them, with the same matches.
 _P = "+" if sys.version_info >= (3, 11) else ""
 
+# Internal networks unless told otherwise (sshd_auth_info's default; the sshd_auth check's too): private, shared
+# address space, loopback, unique and link local.
+DEFAULT_INTERNAL_NETWORKS = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
+
 # Timestamps at the start of a syslog line: traditional (``Oct  1 00:00:01``) and RFC 3339 (``2025-10-01T00:00:01.5Z``).
 TS_TRADITIONAL = rb"[A-Z][a-z][a-z] [ 0-9]?[0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
 TS_RFC3339 = (

@@ -49,6 +49,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate i
     Summary,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
+    DEFAULT_INTERNAL_NETWORKS,
     MESSAGE_RE,
     AddressBook,
     block_re,
@@ -73,16 +74,6 @@ JOURNAL_MATCHES = (
     "+",
     "_SYSTEMD_UNIT=ssh.service",
     "_SYSTEMD_UNIT=sshd.service",
-)
-DEFAULT_INTERNAL_NETWORKS = (
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "::1/128",
-    "fc00::/7",
-    "fe80::/10",
 )
 SLICE = 1 << 20  # bytes searched per regular expression call (fits the CPU caches)
 TAIL = 1 << 16

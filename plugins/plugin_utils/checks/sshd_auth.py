@@ -20,22 +20,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import DEFAULT_INTERNAL_NETWORKS
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 
-DEFAULT_INTERNAL = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "::1/128",
-        "fc00::/7",
-        "fe80::/10",
-    )
-)
+DEFAULT_INTERNAL = tuple(ipaddress.ip_network(net) for net in DEFAULT_INTERNAL_NETWORKS)  # the gatherer's
 FAILURE_FIELDS = ("source", "user", "invalid_user", "kind", "count", "first_seen", "last_seen")
 TOTAL_FIELDS = ("attempts", "sources", "internal_sources", "internal_attempts", "folded_sources", "accepted")
 INVALID_KINDS = ("invalid_user",)
