@@ -12,6 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import engine
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import FAIL_ON_CHOICES
 
 ARGUMENT_SPEC = {
     "state": {"type": "str", "required": True, "choices": ["snapshot", "compare", "accept", "restore"]},
@@ -19,7 +20,7 @@ ARGUMENT_SPEC = {
     "data": {"type": "dict"},
     "store": {"type": "path"},
     "policy": {"type": "path"},
-    "fail_on": {"type": "str", "choices": ["critical", "high", "medium", "low", "info", "never"]},
+    "fail_on": {"type": "str", "choices": list(FAIL_ON_CHOICES)},
     "on_missing": {"type": "str", "choices": ["finding", "snapshot"], "default": "finding"},
     "ids": {"type": "list", "elements": "str", "default": []},
     "checks": {"type": "list", "elements": "str", "default": []},

@@ -10,13 +10,14 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import engine
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import FAIL_ON_CHOICES
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},
     "result_var": {"type": "str", "default": "fleetwatch_compare"},
     "gathered_var": {"type": "str", "default": "fleetwatch_results"},
     "policy": {"type": "path"},
-    "fail_on": {"type": "str", "choices": ["critical", "high", "medium", "low", "info", "never"]},
+    "fail_on": {"type": "str", "choices": list(FAIL_ON_CHOICES)},
     "report_dir": {"type": "path"},
 }
 

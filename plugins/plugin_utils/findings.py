@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")  # most severe first
 NEVER = "never"
+FAIL_ON_CHOICES = (*SEVERITIES, NEVER)  # what fail_on takes: the least severity that fails a host, or never
 KINDS = ("added", "removed", "changed", "anomaly", "coverage")
 _RANK = {severity: len(SEVERITIES) - index for index, severity in enumerate(SEVERITIES)}
 
