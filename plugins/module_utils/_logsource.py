@@ -565,17 +565,7 @@ class FileScan(object):
                 r -= 1
             elif diff < -_HALF_YEAR:
                 r += 1
-        fold = 0
-        if (m, d, h) in self.irr_hours:
-            key = (r, m, d, h)
-            cur = mi * 60 + s
-            if key != self.fold_key:
-                self.fold_key = key
-                self.fold = 0
-            elif cur < self.fold_prev - 60:
-                self.fold = 1
-            self.fold_prev = cur
-            fold = self.fold
+        fold = self._fold_of((r, m, d, h), mi, s) if (m, d, h) in self.irr_hours else 0
         total = r * LEAP_YEAR_SECONDS + secs + fold * HOUR
         hk = (r, m, d, h, fold)
         if self.t_hk is not None and hk < self.t_hk:
@@ -591,6 +581,18 @@ class FileScan(object):
             self.first = ("t", *stamp)
         self.last = ("t", *stamp)
         return r, fold
+
+    def _fold_of(self, key, minute, second):
+        """Which of the two passes through the repeated wall-clock hour ``key`` (clocks set back) a time of it is: 0,
+        then 1 from the first step back of more than a minute within that hour."""
+        cur = minute * 60 + second
+        if key != self.fold_key:
+            self.fold_key = key
+            self.fold = 0
+        elif cur < self.fold_prev - 60:
+            self.fold = 1
+        self.fold_prev = cur
+        return self.fold
 
     def _abs(self, when):
         hk = int(when // HOUR)
@@ -611,15 +613,7 @@ class FileScan(object):
         year, month, day, hour, minute, second, _micro, offset = info[4:12]
         fold = 0
         if offset is None and (month, day, hour) in self.irregular_year(year)[1]:
-            key = (year, month, day, hour)
-            cur = minute * 60 + second
-            if key != self.fold_key:
-                self.fold_key = key
-                self.fold = 0
-            elif cur < self.fold_prev - 60:
-                self.fold = 1
-            self.fold_prev = cur
-            fold = self.fold
+            fold = self._fold_of((year, month, day, hour), minute, second)
         when = dated_epoch(self.zone, *info[4:12], fold=fold)
         self._abs(when)
         return when
