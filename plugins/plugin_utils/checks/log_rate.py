@@ -302,15 +302,19 @@ class _Judge:
             findings.append(self.hole(name, first, last, detail, basis))
         return findings
 
-    def hole(self, name: str, first: int, last: int, detail: list, basis: str) -> dict:
+    def severity_of(self, detail: list) -> tuple[str, str]:
+        """:func:`hole_severity` of a run of hours ``(hour, observed, expected)`` with the policy's knobs."""
         knobs = self.knobs
-        severity, why = hole_severity(
+        return hole_severity(
             [(observed, expected) for _hour, observed, expected in detail],
             knobs["large_expected_per_hour"],
             knobs["high_hours"],
             knobs["critical_hours"],
             knobs["critical_zero_hours"],
         )
+
+    def hole(self, name: str, first: int, last: int, detail: list, basis: str) -> dict:
+        severity, why = self.severity_of(detail)
         observed = sum(item[1] for item in detail)
         expected = sum(item[2] for item in detail)
         length = last - first + 1
@@ -363,13 +367,7 @@ class _Judge:
             detail = [(hour, counts.get(hour, 0), old_counts.get(hour, 0)) for hour in range(first, last + 1)]
             before_total = sum(item[2] for item in detail)
             now_total = sum(item[1] for item in detail)
-            severity, why = hole_severity(
-                [(observed, expected) for _hour, observed, expected in detail],
-                knobs["large_expected_per_hour"],
-                knobs["high_hours"],
-                knobs["critical_hours"],
-                knobs["critical_zero_hours"],
-            )
+            severity, why = self.severity_of(detail)
             severity = "critical" if severity == "critical" else "high"
             summary = (
                 f"{self.host}: {name}: {_hours_text(first, last)} UTC held {before_total:,} events at the snapshot "
