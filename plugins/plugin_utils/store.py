@@ -131,7 +131,7 @@ class DirectoryStore:
         """Hold the host's lock (an exclusive ``flock`` on ``locks/<host>.lock``) for a read-modify-write of its
         baseline, so that two runs changing it at once (two accepts, an accept and a snapshot) do not lose one
         change. Waits up to ``lock_timeout`` seconds, then raises StoreError."""
-        path = self._file("locks", host)[: -len(".json")] + ".lock"
+        path = os.path.join(self.root, "locks", self._stem(host) + ".lock")
         ensure_dir(os.path.dirname(path))
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
@@ -154,14 +154,19 @@ class DirectoryStore:
         finally:
             os.close(fd)  # releases the lock
 
-    def _file(self, area: str, host: str) -> str:
+    @staticmethod
+    def _stem(host: str) -> str:
+        """The host's name as a file name (without extension)."""
         try:
-            return os.path.join(self.root, area, host_to_filename(host) + ".json")
+            return host_to_filename(host)
         except ValueError as exc:
             raise StoreError(f"cannot store host {host!r}: {exc}") from exc
 
+    def _file(self, area: str, host: str) -> str:
+        return os.path.join(self.root, area, self._stem(host) + ".json")
+
     def _history_dir(self, host: str) -> str:
-        return os.path.join(self.root, "history", os.path.basename(self._file("history", host))[: -len(".json")])
+        return os.path.join(self.root, "history", self._stem(host))
 
     def _checked(self, host: str, path: str, document: dict | None) -> dict | None:
         if document is not None:
