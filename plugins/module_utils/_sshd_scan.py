@@ -671,7 +671,7 @@ def gather(
             later.append(agg)
             if first is not None and not stats[index].get("error"):
                 cut = first if cut is None else min(cut, first)
-    file_bounds = Window(since_t, until_t, cut=cut) if cut is not None else bounds
+    file_bounds = Window(since_t, until_t, cut=cut)
     for index, spec in enumerate(specs):
         if stats[index] is not None:
             continue
