@@ -6,7 +6,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # The options of the log gatherers that read the shared log sources (fleetwatch.audit.log_sources);
-    # their argument spec is LOG_SOURCE_OPTIONS in module_utils/_logsource.py.
+    # their argument spec is LOG_SOURCE_OPTIONS in module_utils/_logsource/options.py.
     DOCUMENTATION = r"""
 options:
   sources:

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 
 DPKG_INFO = b"/var/lib/dpkg/info"
 DPKG_DIVERSIONS = b"/var/lib/dpkg/diversions"
 RPM_DBS = (b"/var/lib/rpm", b"/usr/lib/sysimage/rpm")
-_MAX_LINKS = 40
 _RPM_MARK = "@@fleetwatch-pkg@@"
 RPM_QUERYFORMAT = _RPM_MARK + "\\t%{NAME}\\t%{FILEDIGESTALGO}\\n[%{FILENAMES}\\t%{FILEDIGESTS}\\n]"
 # rpm's PGPHASHALGO numbers (FILEDIGESTALGO); packages without the tag use MD5.
@@ -34,104 +32,12 @@ def _basename(path):
     return path.rpartition(b"/")[2]
 
 
-class RootFS(object):
-    """Read-only access to paths inside ``root`` (absolute bytes), with symbolic links resolved inside it."""
-
-    def __init__(self, root):
-        self.root = root
-        self._links = {}
-
-    def host(self, rel):
-        """Host path of root-relative ``rel``."""
-        return rel if self.root == b"/" else self.root + rel
-
-    def _readlink(self, rel):
-        try:
-            return self._links[rel]
-        except KeyError:
-            pass
-        try:
-            target = os.readlink(self.host(rel))
-        except OSError:
-            target = None
-        self._links[rel] = target
-        return target
-
-    def resolve(self, rel, follow_final=False):
-        """Return ``rel`` with symbolic links resolved as if ``root`` were ``/`` (None on a link loop).
-
-        Absolute link targets and ``..`` never leave ``root``. Missing components are kept as written.
-        """
-        pending = [p for p in rel.split(b"/") if p and p != b"."]
-        pending.reverse()
-        done = []
-        links = 0
-        while pending:
-            name = pending.pop()
-            if name == b"..":
-                if done:
-                    done.pop()
-                continue
-            if not pending and not follow_final:
-                done.append(name)
-                break
-            current = b"/" + b"/".join([*done, name])
-            target = self._readlink(current)
-            if target is None:
-                done.append(name)
-                continue
-            links += 1
-            if links > _MAX_LINKS:
-                return None
-            if target.startswith(b"/"):
-                done = []
-            parts = [p for p in target.split(b"/") if p and p != b"."]
-            pending.extend(reversed(parts))
-        return b"/" + b"/".join(done)
-
-    def read(self, rel, limit=None):
-        """Return the content of the regular file ``rel`` (links resolved inside root), or None."""
-        resolved = self.resolve(rel, follow_final=True)
-        if resolved is None:
-            return None
-        try:
-            fd = os.open(self.host(resolved), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            chunks = []
-            size = 0
-            while True:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if limit is not None and size > limit:
-                    break
-            return b"".join(chunks)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-
-    def isdir(self, rel):
-        resolved = self.resolve(rel, follow_final=True)
-        return resolved is not None and os.path.isdir(self.host(resolved))
-
-    def listdir(self, rel):
-        resolved = self.resolve(rel, follow_final=True)
-        return os.listdir(self.host(resolved))
-
-
-def detect(rootfs, rpm_bin):
+def detect(view, rpm_bin):
     """Return ``(type, message)``: ``("dpkg", None)``, ``("rpm", None)`` or ``(None, why)``."""
-    if rootfs.isdir(DPKG_INFO):
+    if view.isdir(DPKG_INFO):
         return "dpkg", None
     for rel in RPM_DBS:
-        if rootfs.isdir(rel) and rootfs.listdir(rel):
+        if view.isdir(rel) and view.listdir(rel):
             if rpm_bin:
                 return "rpm", None
             return None, "rpm database at %s but no rpm command on this host" % rel.decode("utf-8", "replace")
@@ -166,8 +72,8 @@ def parse_md5sums(data, wanted):
 class _Matcher(object):
     """Find which of the wanted files a database's listed path designates."""
 
-    def __init__(self, rootfs, wanted, diversions=None):
-        self.rootfs = rootfs
+    def __init__(self, view, wanted, diversions=None):
+        self.view = view
         self.wanted = set(wanted)
         self.diversions = diversions or {}
         self._resolved = {}
@@ -185,7 +91,7 @@ class _Matcher(object):
         except KeyError:
             pass
         head, _sep, name = listed.rpartition(b"/")
-        directory = self.rootfs.resolve(head or b"/", follow_final=True)
+        directory = self.view.resolve(head or b"/", follow_final=True)
         place = None if directory is None else (directory.rstrip(b"/") + b"/" + name)
         self._resolved[listed] = place
         return place
@@ -209,16 +115,16 @@ class _Matcher(object):
                 pos = data.find(needle, pos + 1)
 
 
-def dpkg_lookup(rootfs, wanted):
+def dpkg_lookup(view, wanted):
     """Return ``({path: (package, md5 or None)}, message)`` for the wanted root-relative paths."""
-    diversions = parse_diversions(rootfs.read(DPKG_DIVERSIONS) or b"")
-    matcher = _Matcher(rootfs, wanted, diversions)
+    diversions = parse_diversions(view.read_or_none(DPKG_DIVERSIONS) or b"")
+    matcher = _Matcher(view, wanted, diversions)
     owners = {}
-    info = rootfs.resolve(DPKG_INFO, follow_final=True)
-    names = sorted(n for n in os.listdir(rootfs.host(info)) if n.endswith(b".list"))
+    info = view.resolve(DPKG_INFO, follow_final=True)
+    names = sorted(n for n in os.listdir(view.host(info)) if n.endswith(b".list"))
     for name in names:
         package = name[:-5].decode("utf-8", "replace")
-        data = rootfs.read(info + b"/" + name)
+        data = view.read_or_none(info + b"/" + name)
         if not data:
             continue
         if not data.endswith(b"\n"):
@@ -234,7 +140,7 @@ def dpkg_lookup(rootfs, wanted):
         for package, listed in owned:
             if package not in md5sums:
                 needed = {entry[1] for entries in owners.values() for entry in entries if entry[0] == package}
-                data = rootfs.read(info + b"/" + package.encode() + b".md5sums") or b""
+                data = view.read_or_none(info + b"/" + package.encode() + b".md5sums") or b""
                 md5sums[package] = parse_md5sums(data, needed)
             digest = md5sums[package].get(listed)
             if digest is not None:
@@ -266,12 +172,12 @@ def parse_rpm_output(text):
     return packages
 
 
-def rpm_lookup(rootfs, wanted, run_command, rpm_bin):
+def rpm_lookup(view, wanted, run_command, rpm_bin):
     """Return ``({path: (package, algo, digest or None)}, message)`` from one batched rpm query."""
     wanted = sorted(wanted)
     if not wanted:
         return {}, None
-    root_text = rootfs.root.decode("utf-8", "surrogateescape")
+    root_text = view.root
     cmd = [rpm_bin, "--root", root_text, "-qf", "--qf", RPM_QUERYFORMAT]
     cmd.extend(rel.decode("utf-8", "surrogateescape") for rel in wanted)
     rc, out, err = run_command(cmd)
@@ -279,7 +185,7 @@ def rpm_lookup(rootfs, wanted, run_command, rpm_bin):
     if not packages and rc != 0 and "not owned by any package" not in (out or "") + (err or ""):
         first = (err or out or "").strip().split("\n")[0]
         return {}, "rpm query failed (rc=%s): %s" % (rc, first[:200])
-    matcher = _Matcher(rootfs, wanted)
+    matcher = _Matcher(view, wanted)
     result = {}
     for name, algo, files in packages:
         listed = dict(files)

@@ -35,12 +35,13 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._mounts import (
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text, text_to_path
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pkgdb import (
-    RootFS,
     detect,
     dpkg_lookup,
     rpm_lookup,
     run_command_default,
 )
+from ansible_collections.fleetwatch.audit.plugins.module_utils._rootview import RootView, error_text
+from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import iso_utc
 
 DEFAULT_MAX_ERRORS = 100
 ANCHOR_AT = 2048  # a directory whose path (from the last anchor) is longer keeps its descriptor for its subtree
@@ -58,23 +59,6 @@ class _Interrupted(Exception):
     """The file examined was replaced before it could be hashed."""
 
 
-def describe_error(exc):
-    """Return ``"Permission denied (EACCES)"`` for an OSError."""
-    code = exc.errno
-    if code is None:
-        return str(exc)
-    return "%s (%s)" % (os.strerror(code), errno.errorcode.get(code, code))
-
-
-def iso_utc(seconds):
-    """Whole seconds since the epoch as ``2026-11-27T00:13:23Z``."""
-    try:
-        tm = time.gmtime(seconds)
-    except (OverflowError, ValueError, OSError):
-        return None
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % tm[:6]
-
-
 def _new_hash(algo):
     try:
         return hashlib.new(algo, usedforsecurity=False)
@@ -85,23 +69,23 @@ def _new_hash(algo):
 class _Names(object):
     """uid/gid to name: the host's NSS for root ``/``, else the image's etc/passwd and etc/group."""
 
-    def __init__(self, rootfs):
-        self._rootfs = rootfs
+    def __init__(self, view):
+        self._view = view
         self._tables = {}
 
-    def _table(self, rel):
-        if rel not in self._tables:
-            table = {}
-            for line in (self._rootfs.read(rel) or b"").split(b"\n"):
-                fields = line.split(b":")
-                if len(fields) >= 3 and fields[2].isdigit():
-                    table.setdefault(int(fields[2]), fields[0].decode("utf-8", "replace"))
-            self._tables[rel] = table
-        return self._tables[rel]
+    def _image_name(self, path, number):
+        table = self._tables.get(path)
+        if table is None:
+            entries, _error = self._view.accounts(path)
+            table = self._tables[path] = {}
+            for name, known in entries or ():
+                if known is not None:
+                    table.setdefault(known, name.decode("utf-8", "replace"))
+        return table.get(number)
 
     def user(self, uid):
-        if self._rootfs.root != b"/":
-            return self._table(b"/etc/passwd").get(uid)
+        if not self._view.is_host:
+            return self._image_name("/etc/passwd", uid)
         try:
             import pwd
 
@@ -110,8 +94,8 @@ class _Names(object):
             return None
 
     def group(self, gid):
-        if self._rootfs.root != b"/":
-            return self._table(b"/etc/group").get(gid)
+        if not self._view.is_host:
+            return self._image_name("/etc/group", gid)
         try:
             import grp
 
@@ -142,7 +126,7 @@ class _Scan(object):
     def error(self, path, what, exc=None):
         self.error_count += 1
         if len(self.errors) < self.max_errors:
-            message = what if exc is None else "%s: %s" % (what, describe_error(exc))
+            message = what if exc is None else "%s: %s" % (what, error_text(exc))
             self.errors.append({"path": path_to_text(self.rel(path)), "error": message})
 
     # -- the walk -------------------------------------------------------------------------------------------------
@@ -399,17 +383,17 @@ def _normalise(path):
     return b"/" if path == b"//" else path
 
 
-def _starts(root, rootfs, paths, excluder, scan):
+def _starts(root, view, paths, excluder, scan):
     """Absolute host paths to walk: root, or each of ``paths`` resolved inside root, none inside another."""
     if not paths:
         return [root]
     found = []
     for text in paths:
-        rel = rootfs.resolve(_normalise(text_to_path(text)), follow_final=True)
+        rel = view.resolve(_normalise(text_to_path(text)), follow_final=True)
         if rel is None:
-            scan.error(rootfs.host(_normalise(text_to_path(text))), "resolve: too many levels of symbolic links")
+            scan.error(view.join(_normalise(text_to_path(text))), "resolve: too many levels of symbolic links")
             continue
-        host = rootfs.host(rel) if rel != b"/" else root
+        host = view.host(rel) if rel != b"/" else root
         if excluder and rel != b"/" and excluder.match(rel) is not None:
             continue
         try:
@@ -459,11 +443,11 @@ def scan(
     root_b = os.path.realpath(root_b)
     if not os.path.isdir(root_b):
         raise ValueError("root is not a directory: %s" % path_to_text(root_b))
-    rootfs = RootFS(root_b)
+    view = RootView(root_b)
     excluder = Excluder([(text, text_to_path(text)) for text in exclude or ()])
 
     if package_check:
-        db_type, db_message = detect(rootfs, shutil.which("rpm") if rpm_bin is None else rpm_bin)
+        db_type, db_message = detect(view, shutil.which("rpm") if rpm_bin is None else rpm_bin)
     else:
         db_type, db_message = None, "package_check is false"
     algos = []
@@ -476,7 +460,7 @@ def scan(
         mount_table = read_mount_table()
     mounts, table_source = mount_table
     scan_state = _Scan(root_b, excluder, capabilities, tuple(algos), max_errors, frozenset())
-    starts = _starts(root_b, rootfs, paths, excluder, scan_state)
+    starts = _starts(root_b, view, paths, excluder, scan_state)
     plans, tree = plan_filesystems(mounts, root_b, starts, excluder, include_fstypes, exclude_fstypes)
     scan_state.mount_points = frozenset(tree.visible)
 
@@ -501,9 +485,9 @@ def scan(
 
     package_db = {"type": db_type, "message": db_message}
     if db_type is not None and scan_state.matches:
-        _verify(scan_state, rootfs, db_type, package_db, run_command or run_command_default, rpm_bin)
+        _verify(scan_state, view, db_type, package_db, run_command or run_command_default, rpm_bin)
 
-    names = _Names(rootfs)
+    names = _Names(view)
     files = []
     for _rel, entry, digests, _path, _identity in scan_state.matches:
         entry["user"] = names.user(entry["uid"])
@@ -543,19 +527,19 @@ def scan(
     }
 
 
-def _verify(scan_state, rootfs, db_type, package_db, run_command, rpm_bin):
+def _verify(scan_state, view, db_type, package_db, run_command, rpm_bin):
     """Fill ``package`` and ``package_verified`` of every match from the package database."""
     wanted = [match[0] for match in scan_state.matches]
     try:
         if db_type == "dpkg":
-            owners, _info = dpkg_lookup(rootfs, wanted)
+            owners, _info = dpkg_lookup(view, wanted)
             owners = {rel: (package, "md5", digest) for rel, (package, digest) in owners.items()}
         else:
-            owners, message = rpm_lookup(rootfs, wanted, run_command, rpm_bin or shutil.which("rpm"))
+            owners, message = rpm_lookup(view, wanted, run_command, rpm_bin or shutil.which("rpm"))
             if message:
                 package_db["message"] = message
     except OSError as exc:
-        package_db["message"] = "reading the %s database failed: %s" % (db_type, describe_error(exc))
+        package_db["message"] = "reading the %s database failed: %s" % (db_type, error_text(exc))
         return
     for rel, entry, digests, path, identity in scan_state.matches:
         owner = owners.get(rel)

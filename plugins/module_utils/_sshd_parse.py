@@ -22,7 +22,6 @@ end of the line (sshd prints the user first and the address last), so a user nam
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 import sys
@@ -502,24 +501,3 @@ def user_text(raw, limit):
     if len(raw) > limit:
         return "%s\\...[%d bytes]" % (path_to_text(raw[:limit]), len(raw))
     return path_to_text(raw)
-
-
-def read_local_users(root):
-    """Names of the local users in ``<root>/etc/passwd`` (sorted), or ``(None, error)`` when it cannot be read.
-
-    Returns ``(names, error)``.
-    """
-    path = os.path.join(root, "etc", "passwd") if root not in ("", "/") else "/etc/passwd"
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(16 * 1024 * 1024)
-    except OSError as exc:
-        return None, "%s: %s" % (path_to_text(path), exc.strerror or exc)
-    names = set()
-    for line in data.split(b"\n"):
-        if not line or line.startswith((b"#", b"+", b"-")):
-            continue
-        name = line.split(b":", 1)[0]
-        if name:
-            names.add(path_to_text(name))
-    return sorted(names), None

@@ -3,13 +3,12 @@
 
 """Reading sshd authentication lines for ``sshd_auth_info`` (private to the collection; target side, Python 3.8+).
 
-An adapter over the shared log sources (``_logsource``): files and their rotations are planned and opened by them
-(``FileSource.plan``, ``open_log``, ``read_blocks``), the journal is read through ``JournalSource.events``. Files
-take a faster path than ``FileSource.events`` (which hands out every line): each block is searched at once by
-``_sshd_parse.BLOCK_RE`` (C-level), so Python only sees the lines that matter, summarised per block
-(``_sshd_aggregate.Summary``). Big uncompressed files are split among worker processes (``os.fork``), each
-summarising its own blocks; the summaries are folded in log order, so the result is the same with any number of
-workers.
+A parser and an aggregator on the shared log sources (``_logsource``): the files of a source, their rotations, the
+root view, errors and coverage figures come from ``FileSource.files``; the journal's entries from
+``JournalSource.events``. Each block of a file is searched at once by ``_sshd_parse.BLOCK_RE`` (C-level), so Python
+only sees the lines that matter, summarised per block (``_sshd_aggregate.Summary``). Big uncompressed files are split
+into byte ranges (``_logsource.blocks.plain_ranges``) among worker processes (``os.fork``), each summarising its own
+ranges; the summaries are merged in log order, so the result is the same with any number of workers.
 
 Timestamps: a traditional timestamp (no year) takes the year of the file's last line (from the file's modification
 time, or the ``year`` option) unless that puts it more than two days after the last line, then the year before
@@ -23,23 +22,19 @@ import gc
 import os
 import pickle
 import time
-from contextlib import closing, suppress
+from contextlib import suppress
 from itertools import compress, repeat
 from operator import getitem, ne
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import (
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import (
     CHUNK_SIZE,
-    READ_ERRORS,
-    FileSource,
-    JournalSource,
-    Window,
-    journal_present,
-    log_options,
-    open_log,
-    read_blocks,
-    resolve_in_root,
-    rotated_siblings,
+    plain_ranges,
+    read_range,
 )
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import last_event_year
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import (
     HORIZON,
@@ -54,9 +49,9 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
     AddressBook,
     block_re,
     parse_networks,
-    read_local_users,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
+    HEAD,
     RFC3339,
     TRADITIONAL,
     dated_epoch,
@@ -77,6 +72,7 @@ JOURNAL_MATCHES = (
 )
 SLICE = 1 << 20  # bytes searched per regular expression call (fits the CPU caches)
 TAIL = 1 << 16
+MAX_TAIL = 16 << 20  # how far back from its end a file is searched for its last timestamped line
 PARALLEL_MIN_SIZE = 64 << 20  # an uncompressed file at least this big is split among workers
 MAX_WORKERS = 4
 JOURNAL_BATCH = 20000
@@ -85,27 +81,13 @@ JOURNAL_BATCH = 20000
 # ------------------------------------------------------------------------------------------------ time
 
 
-def _year_closest(zone, ref, month, day, hour, minute, second):
-    """The year that puts a traditional timestamp closest to ``ref`` (a file's modification time)."""
-    ref_year = time.gmtime(ref + zone.utc_offset(ref)).tm_year
-    best = None
-    for year in (ref_year - 1, ref_year, ref_year + 1):
-        try:
-            when = zone.local_to_utc(year, month, day, hour, minute, second)
-        except (ValueError, OverflowError):
-            continue
-        if best is None or abs(when - ref) < best[0]:
-            best = (abs(when - ref), year)
-    return best[1] if best else ref_year
-
-
 def _last_head(data):
     """``parse_head`` of the last line of ``data`` that starts with a timestamp, or None."""
     end = len(data)
     while end > 0:
         start = data.rfind(b"\n", 0, end - 1) + 1 if end > 1 else 0
         line = data[start:end].rstrip(b"\n")
-        info = parse_head(line[:64]) if line else None
+        info = parse_head(line[:HEAD]) if line else None
         if info is not None:
             return info
         if start == 0:
@@ -119,51 +101,59 @@ def _first_head(data):
     while start < len(data):
         nl = data.find(b"\n", start)
         nl = len(data) if nl < 0 else nl
-        info = parse_head(data[start : min(nl, start + 64)])
+        info = parse_head(data[start : min(nl, start + HEAD)])
         if info is not None:
             return info
         start = nl + 1
     return None
 
 
-def _file_clock(host, compression, st, zone, year, chunk_size):
+def _file_clock(log_file, st, compression, zone, year):
     """The :class:`Clock` of one file and the heads of its first and last timestamped lines."""
-    first = last = None
     if compression is None:
-        with open(host, "rb") as handle:
-            first = _first_head(handle.read(TAIL))
-            size = st.st_size
-            back = TAIL
-            while True:
-                handle.seek(max(0, size - back))
-                tail = handle.read(back)
-                last = _last_head(tail)
-                if last is not None or back >= size:
-                    break
-                back *= 4
+        first, last = _plain_edges(log_file, st.st_size)
     else:
-        _comp, stream = open_log(host)
-        try:
-            previous = b""
-            with closing(read_blocks(stream, chunk_size)) as blocks:
-                for buf, start, end, _long, _boots in blocks:
-                    if first is None:
-                        first = _first_head(bytes(buf[start : min(end, start + TAIL)]))
-                    previous = bytes(buf[max(start, end - TAIL) : end])
-            last = _last_head(previous)
-        finally:
-            stream.close()
+        first, last = _stream_edges(log_file)
     clock = Clock(zone)
     if last is not None and last[0] == TRADITIONAL:
         month, day, hour, minute, second = last[3:8]
         clock.last_seconds = traditional_seconds(month, day, hour, minute, second)
-        clock.last_year = (
-            int(year) if year is not None else _year_closest(zone, st.st_mtime, month, day, hour, minute, second)
-        )
+        clock.last_year = last_event_year(zone, st.st_mtime, year, month, day, hour, minute, second)
     else:
         ref = st.st_mtime
         clock.last_year = int(year) if year is not None else time.gmtime(ref + zone.utc_offset(ref)).tm_year
     return clock, first, last
+
+
+def _plain_edges(log_file, size):
+    """First and last timestamped line of an uncompressed file: its head, then tails growing up to MAX_TAIL."""
+    fd = log_file.view.open(log_file.real)
+    try:
+        first = _first_head(os.pread(fd, TAIL, 0))
+        back = TAIL
+        while True:
+            last = _last_head(os.pread(fd, min(back, size), max(0, size - back)))
+            if last is not None or back >= min(size, MAX_TAIL):
+                return first, last
+            back *= 4
+    finally:
+        os.close(fd)
+
+
+def _stream_edges(log_file):
+    """First and last timestamped line of a compressed file (read through once)."""
+    first = None
+    previous = b""
+    _st, stream = log_file.open()
+    try:
+        with log_file.blocks(stream) as blocks:
+            for buf, start, end, _long, _boots in blocks:
+                if first is None:
+                    first = _first_head(bytes(buf[start : min(end, start + TAIL)]))
+                previous = bytes(buf[max(start, end - TAIL) : end])
+    finally:
+        stream.close()
+    return first, _last_head(previous)
 
 
 def _head_epoch(clock, info):
@@ -271,57 +261,12 @@ def _in_bounds(cols, clock, bounds):
     return [list(compress(col, keep)) for col in cols], keep.count(False)
 
 
-def _plain_ranges(size, chunk_size, host):
-    """Split an uncompressed file into byte ranges of about ``chunk_size``, each ending after a newline."""
-    ranges = []
-    with open(host, "rb") as handle:
-        pos = 0
-        while pos < size:
-            target = min(size, pos + chunk_size)
-            if target < size:
-                handle.seek(target)
-                probe = handle.read(1 << 16)
-                nl = probe.find(b"\n")
-                while nl < 0 and probe:
-                    more = handle.read(1 << 16)
-                    if not more:
-                        break
-                    nl = len(probe) + more.find(b"\n") if b"\n" in more else -1
-                    probe += more
-                target = size if nl < 0 else target + nl + 1
-            ranges.append((pos, target))
-            pos = target
-    return ranges
-
-
-def _read_range(fd, lo, hi):
-    """``(buffer, end)``: the bytes ``[lo, hi)`` of a file after a newline at index 0 (as ``read_blocks`` gives)."""
-    buf = bytearray(hi - lo + 1)
-    buf[0] = 10
-    view = memoryview(buf)
-    pos = 1
-    try:
-        while pos < len(buf):
-            if hasattr(os, "preadv"):
-                n = os.preadv(fd, [view[pos:]], lo + pos - 1)
-            else:  # pragma: no cover - Linux has preadv
-                data = os.pread(fd, len(buf) - pos, lo + pos - 1)
-                n = len(data)
-                view[pos : pos + n] = data
-            if not n:
-                break
-            pos += n
-    finally:
-        view.release()
-    return buf, pos
-
-
-def _summaries_of_ranges(host, ranges, clock, bounds, kind):
+def _summaries_of_ranges(log_file, ranges, clock, bounds, kind):
     """Summaries of byte ranges of an uncompressed file, in order (one process)."""
-    fd = os.open(host, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    fd = log_file.view.open(log_file.real)
     try:
         for lo, hi in ranges:
-            buf, got = _read_range(fd, lo, hi)
+            buf, got = read_range(fd, lo, hi)
             yield summarize_block(buf, 1, got, clock, bounds, kind)
     finally:
         os.close(fd)
@@ -335,7 +280,7 @@ def _worker_count():
     return max(1, min(MAX_WORKERS, cpus))
 
 
-def _part(host, ranges, index, parts, clock, bounds, kind, agg):
+def _part(log_file, ranges, index, parts, clock, bounds, kind, agg):
     """Fold the ``index``-th of ``parts`` contiguous parts of ``ranges`` into ``agg`` (a fresh aggregator), with the
     range just before and just after it read for context only (the connections that straddle the cut). Returns
     ``(lines, auth lines, outside window)``."""
@@ -344,22 +289,22 @@ def _part(host, ranges, index, parts, clock, bounds, kind, agg):
     hi = size * (index + 1) // parts
     stats = [0, 0, 0]
     if lo > 0:
-        for summary in next(_summaries_of_ranges(host, ranges[lo - 1 : lo], clock, bounds, kind))[0]:
+        for summary in next(_summaries_of_ranges(log_file, ranges[lo - 1 : lo], clock, bounds, kind))[0]:
             agg.add_context(summary)
-    for summaries, outside in _summaries_of_ranges(host, ranges[lo:hi], clock, bounds, kind):
+    for summaries, outside in _summaries_of_ranges(log_file, ranges[lo:hi], clock, bounds, kind):
         stats[2] += outside
         for summary in summaries:
             stats[0] += summary.lines
             stats[1] += summary.rows
             agg.add(summary)
     if hi < size:
-        for summary in next(_summaries_of_ranges(host, ranges[hi : hi + 1], clock, bounds, kind))[0]:
+        for summary in next(_summaries_of_ranges(log_file, ranges[hi : hi + 1], clock, bounds, kind))[0]:
             agg.add_context(summary)
     agg.finish()
     return stats
 
 
-def _parallel_parts(host, ranges, clock, bounds, kind, workers, new_aggregator):
+def _parallel_parts(log_file, ranges, clock, bounds, kind, workers, new_aggregator):
     """``(aggregator, stats)`` of each of ``workers`` contiguous parts of the file, in order, computed by forked
     processes (each sends its finished aggregator back, pickled). A part a worker could not deliver is computed
     here."""
@@ -376,7 +321,7 @@ def _parallel_parts(host, ranges, clock, bounds, kind, workers, new_aggregator):
                         pipe.close()
                     with os.fdopen(wfd, "wb") as out:
                         agg = new_aggregator()
-                        stats = _part(host, ranges, index, workers, clock, bounds, kind, agg)
+                        stats = _part(log_file, ranges, index, workers, clock, bounds, kind, agg)
                         out.write(pickle.dumps((agg, stats), protocol=pickle.HIGHEST_PROTOCOL))
                 except BaseException:
                     code = 1
@@ -398,7 +343,7 @@ def _parallel_parts(host, ranges, clock, bounds, kind, workers, new_aggregator):
                     result = None
             if result is None:
                 agg = new_aggregator()
-                result = (agg, _part(host, ranges, index, workers, clock, bounds, kind, agg))
+                result = (agg, _part(log_file, ranges, index, workers, clock, bounds, kind, agg))
             yield result
     finally:
         for pid, pipe in children:
@@ -416,119 +361,72 @@ def _reap(pid, kill=False):
 
 # ------------------------------------------------------------------------------------------------ sources
 
-
-def _file_info(entry):
-    return {
-        "path": path_to_text(entry["path"]),
-        "compression": None,
-        "size": None,
-        "mtime": None,
-        "lines": 0,
-        "auth_lines": 0,
-        "outside_window": 0,
-        "first_event": None,
-        "last_event": None,
-        "year": None,
-        "skipped": entry.get("skipped"),
-        "error": None,
-    }
+# What sshd_auth_info adds to each file's entry.
+FILE_FIELDS = {"auth_lines": 0, "outside_window": 0}
 
 
-def read_file_source(spec, zone, root, year, bounds, agg, chunk_size=CHUNK_SIZE, workers=None):
+def read_file_source(source, bounds, agg, workers=None):
     """Read one file source (a file with its rotations, oldest first) into ``agg``; returns its statistics."""
-    source = FileSource(
-        spec["path"], zone, root=root, name=spec.get("name"), rotated=spec.get("rotated", True) is not False
-    )
-    result = {
-        "name": source.name,
-        "kind": "file",
-        "path": path_to_text(spec["path"]),
-        "timezone": zone.name,
-        "lines": 0,
-        "auth_lines": 0,
-        "outside_window": 0,
-        "first_event": None,
-        "last_event": None,
-        "files": [],
-        "error": None,
-    }
-    try:
-        files = source.plan(bounds)
-    except Exception as exc:  # SourceError and odd file systems: the source is reported, the others read
-        result["error"] = str(exc)
-        return result
-    read_any = False
-    for entry in files:
-        info = _file_info(entry)
-        if entry.get("missing"):
-            info["error"] = info["skipped"] = "not found"
-            if not any(not e.get("missing") and not e.get("skipped") for e in files):
-                result["error"] = "not found: %s" % path_to_text(spec["path"])
-        if info["skipped"]:
-            result["files"].append(info)
-            continue
-        try:
-            _read_file(entry["host"], info, zone, year, bounds, agg, chunk_size, workers)
-            read_any = True
-        except READ_ERRORS as exc:
-            info["error"] = _error_text(exc)
-        result["files"].append(info)
-        for field in ("lines", "auth_lines", "outside_window"):
-            result[field] += info[field]
-        if info["first_event"] and result["first_event"] is None:
-            result["first_event"] = info["first_event"]
-        if info["last_event"]:
-            result["last_event"] = info["last_event"]
-    if not read_any and result["error"] is None and any(f["error"] for f in result["files"]):
-        result["error"] = "no file of this source could be read"
-    return result
+    result = source.new_result()
+    for log_file in source.files(bounds, result, **FILE_FIELDS):
+        info = log_file.info
+        with log_file.reading():
+            _read_file(log_file, source.zone, source.year, bounds, agg, workers)
+        result.lines += info["lines"]
+        result.outside_window += info["outside_window"]
+        result.note_span(info.pop("first_epoch", None), info.pop("last_epoch", None))
+    return result.coverage()
 
 
-def _error_text(exc):
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return "%s: %s" % (type(exc).__name__, exc)
-
-
-def _read_file(host, info, zone, year, bounds, agg, chunk_size, workers):
-    st = os.stat(host)
-    info["size"] = st.st_size
-    info["mtime"] = iso_utc(st.st_mtime)
-    compression, stream = open_log(host)
+def _read_file(log_file, zone, year, bounds, agg, workers):
+    info = log_file.info
+    st, stream = log_file.open()
     stream.close()
-    info["compression"] = compression
-    clock, first, last = _file_clock(host, compression, st, zone, year, chunk_size)
+    compression = info["compression"]
+    clock, first, last = _file_clock(log_file, st, compression, zone, year)
     info["year"] = clock.last_year if last is not None and last[0] == TRADITIONAL else None
-    info["first_event"] = iso_utc(_head_epoch(clock, first))
-    info["last_event"] = iso_utc(_head_epoch(clock, last))
+    info["first_epoch"] = _head_epoch(clock, first)
+    info["last_epoch"] = _head_epoch(clock, last)
+    info["first_event"] = iso_utc(info["first_epoch"])
+    info["last_event"] = iso_utc(info["last_epoch"])
     kinds = {head[0] for head in (first, last) if head is not None}
     kind = "traditional" if kinds == {TRADITIONAL} else "rfc3339" if kinds == {RFC3339} else "any"
     if compression is None:
-        ranges = _plain_ranges(st.st_size, chunk_size, host)
-        count = min(workers if workers is not None else _worker_count(), len(ranges))
-        if count > 1 and st.st_size >= PARALLEL_MIN_SIZE:
-            agg.finish()
-            for part, (lines, rows, outside) in _parallel_parts(host, ranges, clock, bounds, kind, count, agg.fresh):
-                part.book = agg.book
-                agg.merge_later(part)
-                info["lines"] += lines
-                info["auth_lines"] += rows
-                info["outside_window"] += outside
-            return
-        for summaries, outside in _summaries_of_ranges(host, ranges, clock, bounds, kind):
-            _fold(agg, summaries, outside, info)
+        _read_plain(log_file, st.st_size, clock, bounds, kind, agg, workers)
         return
-    _comp, stream = open_log(host)
+    _st, stream = log_file.open()
     try:
-        with closing(read_blocks(stream, chunk_size)) as blocks:
+        with log_file.blocks(stream) as blocks:
             for buf, start, end, _long, _boots in blocks:
                 summaries, outside = summarize_block(buf, start, end, clock, bounds, kind)
-                _fold(agg, summaries, outside, info)
+                _add_summaries(agg, summaries, outside, info)
     finally:
         stream.close()
 
 
-def _fold(agg, summaries, outside, info):
+def _read_plain(log_file, size, clock, bounds, kind, agg, workers):
+    """An uncompressed file by byte ranges: split among worker processes when it is big."""
+    info = log_file.info
+    fd = log_file.view.open(log_file.real)
+    try:
+        ranges = plain_ranges(fd, size, log_file.chunk_size)
+    finally:
+        os.close(fd)
+    count = min(workers if workers is not None else _worker_count(), len(ranges))
+    if count > 1 and size >= PARALLEL_MIN_SIZE:
+        agg.finish()
+        for part, (lines, rows, outside) in _parallel_parts(log_file, ranges, clock, bounds, kind, count, agg.fresh):
+            part.book = agg.book
+            agg.merge_later(part)
+            info["lines"] += lines
+            info["auth_lines"] += rows
+            info["outside_window"] += outside
+        return
+    for summaries, outside in _summaries_of_ranges(log_file, ranges, clock, bounds, kind):
+        _add_summaries(agg, summaries, outside, info)
+
+
+def _add_summaries(agg, summaries, outside, info):
     info["outside_window"] += outside
     for summary in summaries:
         info["lines"] += summary.lines
@@ -536,21 +434,11 @@ def _fold(agg, summaries, outside, info):
         agg.add(summary)
 
 
-def read_journal(spec, root, since, until, agg):
-    """Read the journal (entries of sshd by default) into ``agg``; returns its statistics and first event time."""
-    journal = spec.get("journal") or {}
-    matches = journal.get("matches") or list(JOURNAL_MATCHES)
-    files = journal.get("files") or ()
-    if isinstance(files, str):
-        files = [files]
-    source = JournalSource(
-        root=root, matches=matches, directory=journal.get("directory"), files=files, name=spec.get("name")
-    )
+def read_journal(source, since, until, agg):
+    """Read a journal source into ``agg``; returns its statistics and the time of its first entry."""
     rows = []
     first = None
-    entries = 0
     for event in source.events(since, until, fields=("MESSAGE", "_PID", "SYSLOG_PID")):
-        entries += 1
         if first is None:
             first = event.time
         match = MESSAGE_RE.match(event.data + b"\n")
@@ -567,8 +455,6 @@ def read_journal(spec, root, since, until, agg):
     stats = source.result.as_dict() if source.result is not None else {"name": source.name, "kind": "journal"}
     stats.pop("hours", None)
     stats.pop("boots", None)
-    stats["warnings"] = getattr(source.result, "warnings", [])
-    stats["auth_lines"] = agg.rows
     return stats, first
 
 
@@ -578,30 +464,6 @@ def _journal_batch(agg, rows):
         summary = Summary(JOURNAL_CLOCK)
         summary.add_rows(rows[lo:hi])
         agg.add(summary.close())
-
-
-def discover(root="/"):
-    """Default sources: the journal when it has files, then auth.log and secure (messages only without them)."""
-    specs = []
-    if journal_present(root):
-        specs.append({"journal": {}, "default": True})
-    found = []
-    for path in DEFAULT_FILES:
-        if _exists_or_rotated(root, path):
-            found.append({"path": path})
-    if not found:
-        found = [{"path": path} for path in FALLBACK_FILES if _exists_or_rotated(root, path)]
-    return specs + found
-
-
-def _exists_or_rotated(root, path):
-    host = resolve_in_root(root, path)
-    if host is None:
-        return False
-    if os.path.lexists(host):
-        return True
-    names, _dups = rotated_siblings(os.path.dirname(host), os.path.basename(host))
-    return bool(names)
 
 
 # ------------------------------------------------------------------------------------------------ gather
@@ -648,9 +510,10 @@ def gather(
     if max_entries_per_source < 0:
         raise ValueError("max_entries_per_source must be 0 (no limit) or more")
     networks = parse_networks(DEFAULT_INTERNAL_NETWORKS if internal_networks is None else internal_networks)
-    root, zone, now, since_t, until_t, specs, discovered = log_options(
-        sources, since, until, root, timezone, year, now, discover_sources=discover
+    view, zone, now, since_t, until_t, specs, discovered = log_options(
+        sources, since, until, root, timezone, year, DEFAULT_FILES, FALLBACK_FILES, now
     )
+    log_sources = build_sources(specs, zone, view, year, chunk_size, JOURNAL_MATCHES)
     book = AddressBook(networks)
     bounds = Window(since_t, until_t)
     stats = [None] * len(specs)
@@ -666,7 +529,7 @@ def gather(
             agg = Aggregator(
                 book, top_external=top_external, max_user_length=max_user_length, max_entries=max_entries_per_source
             )
-            stats[index], first = _safe_journal(spec, root, since_t, until_t, agg)
+            stats[index], first = _safe_journal(log_sources[index], since_t, until_t, agg)
             agg.finish()
             later.append(agg)
             if first is not None and not stats[index].get("error"):
@@ -676,13 +539,13 @@ def gather(
         if stats[index] is not None:
             continue
         if spec.get("journal") is not None:
-            stats[index], _first = _safe_journal(spec, root, since_t, until_t, main)
+            stats[index], _first = _safe_journal(log_sources[index], since_t, until_t, main)
         else:
             rows_before = main.rows
             try:
-                stats[index] = read_file_source(spec, zone, root, year, file_bounds, main, chunk_size, workers)
+                stats[index] = read_file_source(log_sources[index], file_bounds, main, workers)
             except Exception as exc:  # one failing source never stops the others
-                stats[index] = {"name": spec.get("name") or spec.get("path"), "kind": "file", "error": repr(exc)}
+                stats[index] = {"name": log_sources[index].name, "kind": "file", "error": repr(exc)}
             stats[index]["auth_lines"] = main.rows - rows_before
             if cut is not None:
                 stats[index]["journal_cut"] = iso_utc(cut)
@@ -691,9 +554,9 @@ def gather(
         main.merge_later(agg)
     failures, accepted, totals = main.result()
     totals["lines"] = sum(s.get("lines") or 0 for s in stats)
-    users, users_error = read_local_users(root)
+    users, users_error = view.users()
     return {
-        "root": root,
+        "root": view.root,
         "timezone": zone.name,
         "since": iso_utc(bounds.since),
         "until": iso_utc(bounds.until),
@@ -703,17 +566,17 @@ def gather(
         "failures": failures,
         "accepted": accepted,
         "totals": totals,
-        "local_users": users or [],
+        "local_users": sorted({path_to_text(name) for name, _uid in users or ()}),
         "local_users_error": users_error,
         "sources": stats,
     }
 
 
-def _safe_journal(spec, root, since, until, agg):
+def _safe_journal(source, since, until, agg):
     rows_before = agg.rows
     try:
-        stats, first = read_journal(spec, root, since, until, agg)
+        stats, first = read_journal(source, since, until, agg)
     except Exception as exc:  # a journal that cannot be read is reported; the files are still read
-        return {"name": spec.get("name") or "journal", "kind": "journal", "error": repr(exc)}, None
+        return {"name": source.name, "kind": "journal", "error": repr(exc)}, None
     stats["auth_lines"] = agg.rows - rows_before
     return stats, first

@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import io
 import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
+
+from ansible_collections.fleetwatch.audit.plugins.module_utils._rootview import as_view
 
 try:  # Python 3.9+
     import zoneinfo as _zoneinfo
@@ -38,6 +41,8 @@ except ImportError:  # pragma: no cover - Python 3.8
     _zoneinfo = None
 
 HOUR = 3600
+TZIF_LIMIT = 1 << 20  # a time zone file is a few kB: what is read of one at most
+HEAD = 64  # bytes of a line that parse_head looks at for its timestamp
 DAY = 86400
 
 MONTHS = {
@@ -370,31 +375,27 @@ def _zone_name_from_link(path):
 
 
 def _local_zone(root, use_zoneinfo):
-    """The system zone of ``root``: its ``/etc/localtime`` (a link is followed inside ``root``), else UTC."""
-    localtime = os.path.join(root, "etc/localtime")
-    if not os.path.lexists(localtime):
+    """The system zone of ``root`` (a path or a :class:`RootView`): its ``/etc/localtime``, UTC without one.
+
+    The link's target names the zone; the file read is the one it points to inside the root.
+    """
+    view = as_view(root)
+    link = view.host("/etc/localtime", follow_final=False)
+    if link is None or not os.path.lexists(link):
         return TzinfoZone(timezone.utc, "UTC")
-    zname = _zone_name_from_link(localtime)
-    path = localtime
-    if root not in ("/", ""):
-        try:
-            target = os.readlink(localtime)
-        except OSError:
-            target = None
-        if target is not None:  # an absolute link of the image points inside the image
-            path = (
-                os.path.join(root, target.lstrip("/")) if target.startswith("/") else os.path.join(root, "etc", target)
-            )
+    zname = _zone_name_from_link(link)
+    path = view.host("/etc/localtime")
     label = "%s (/etc/localtime)" % zname if zname else "/etc/localtime"
+    readable = path is not None and os.path.isfile(path)
     if use_zoneinfo:
         try:
-            if zname and (root in ("/", "") or not os.path.isfile(path)):
+            if zname and (view.is_host or not readable):
                 return TzinfoZone(_zoneinfo.ZoneInfo(zname), label)
-            with open(path, "rb") as handle:
-                return TzinfoZone(_zoneinfo.ZoneInfo.from_file(handle, key=zname), label)
+            data = io.BytesIO(view.read("/etc/localtime", TZIF_LIMIT))
+            return TzinfoZone(_zoneinfo.ZoneInfo.from_file(data, key=zname), label)
         except (OSError, ValueError, _zoneinfo.ZoneInfoNotFoundError):
             pass
-    if os.path.isfile(path):
+    if readable:
         return LibcZone(":" + os.path.abspath(path), label)
     if zname:
         return LibcZone(zname, label)
@@ -404,9 +405,10 @@ def _local_zone(root, use_zoneinfo):
 def get_zone(name=None, root="/", prefer="auto"):
     """Return the :class:`Zone` for the ``timezone`` option.
 
-    ``name``: None or ``local`` (the system zone of ``root``: its ``/etc/localtime``, UTC without one), ``UTC``, a
-    fixed offset ``+HH:MM``, or an IANA name. ``prefer``: ``auto`` (zoneinfo when available), ``libc`` (force the
-    C library, as on Python 3.8). Raises :class:`TimestampError` for an unknown zone.
+    ``name``: None or ``local`` (the system zone of ``root``, a path or a :class:`RootView`: its
+    ``/etc/localtime``, UTC without one), ``UTC``, a fixed offset ``+HH:MM``, or an IANA name. ``prefer``: ``auto``
+    (zoneinfo when available), ``libc`` (force the C library, as on Python 3.8). Raises :class:`TimestampError` for
+    an unknown zone.
     """
     use_zoneinfo = _zoneinfo is not None and prefer != "libc"
     if name in (None, "", "local"):
@@ -511,10 +513,14 @@ def ceil_hour(when):
 
 
 def iso_utc(when):
-    """``2025-10-01T00:00:01Z`` (fractions of a second dropped), or None."""
+    """``2025-10-01T00:00:01Z`` (fractions of a second dropped), or None (for None, or a time out of range)."""
     if when is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(when // 1)))
+    try:
+        tm = time.gmtime(int(when // 1))
+    except (OverflowError, ValueError, OSError):
+        return None
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % tm[:6]
 
 
 def hour_label(hour_index):

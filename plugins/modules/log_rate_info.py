@@ -235,7 +235,8 @@ sources:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import LOG_SOURCE_OPTIONS, gather
+from ansible_collections.fleetwatch.audit.plugins.module_utils._lograte_scan import gather
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import LOG_SOURCE_OPTIONS
 
 
 def main():

@@ -362,7 +362,7 @@ sources:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import LOG_SOURCE_OPTIONS
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import LOG_SOURCE_OPTIONS
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import DEFAULT_INTERNAL_NETWORKS
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_scan import gather
 

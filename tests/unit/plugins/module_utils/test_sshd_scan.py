@@ -10,7 +10,10 @@ import pytest
 from sshd_lines import START, attempt_invalid_password, line, rfc, trad, write
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _sshd_scan as S
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import Event
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import files as log_files
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import sources as log_sources
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.journal import Event
+from ansible_collections.fleetwatch.audit.plugins.module_utils._rootview import RootView
 
 MTIME = START + 10 * 86400  # 2025-10-11: the year of traditional timestamps
 
@@ -244,7 +247,7 @@ def test_first_and_last_seen_with_repeated_lines(tmp_path, monkeypatch, via, rep
         write(tmp_path / "var/log/auth.log", lines, mtime=MTIME)
         result = run(tmp_path, since="2025-10-01T01:00:00Z")
     else:
-        monkeypatch.setattr(S, "JournalSource", FakeJournal)
+        monkeypatch.setattr(log_sources, "JournalSource", FakeJournal)
         FakeJournal.entries = [
             (START + offset, pid, msg)
             for offset, (pid, msg) in zip((3599, 3601, 3700, 3800, 3801, 6000), as_entries(lines))
@@ -528,7 +531,7 @@ def as_entries(lines):
 
 def test_journal_reads_the_same_as_files(tmp_path, monkeypatch):
     lines, expected = random_noise(300, seed=11)
-    monkeypatch.setattr(S, "JournalSource", FakeJournal)
+    monkeypatch.setattr(log_sources, "JournalSource", FakeJournal)
     FakeJournal.entries = [(START + i, pid, msg) for i, (pid, msg) in enumerate(as_entries(lines))]
     result = S.gather(root=str(tmp_path), since="all", sources=[{"journal": {}}])
     assert kinds(result) == expected
@@ -593,7 +596,7 @@ def test_journal_files_and_workers_give_identical_results(tmp_path, monkeypatch)
     whole = run(tmp_path)
     monkeypatch.setattr(S, "PARALLEL_MIN_SIZE", 0)
     parts = run(tmp_path, workers=3, chunk_size=16384)
-    monkeypatch.setattr(S, "JournalSource", FakeJournal)
+    monkeypatch.setattr(log_sources, "JournalSource", FakeJournal)
     FakeJournal.entries = rows
     journal = S.gather(root=str(tmp_path), since="all", sources=[{"journal": {}}])
     assert any(e["kind"] == "other" for e in whole["failures"])  # some source lists only its top entries
@@ -607,8 +610,8 @@ def test_journal_files_and_workers_give_identical_results(tmp_path, monkeypatch)
 
 def test_default_discovery_cuts_the_files_where_the_journal_starts(tmp_path, monkeypatch):
     """An event logged both to the journal and to auth.log is counted once."""
-    monkeypatch.setattr(S, "JournalSource", FakeJournal)
-    monkeypatch.setattr(S, "journal_present", lambda root: True)
+    monkeypatch.setattr(log_sources, "JournalSource", FakeJournal)
+    monkeypatch.setattr(log_files, "journal_present", lambda view: True)
     file_lines = [line(START + i * 60, i, "Failed password for root from 192.0.2.1 port 1 ssh2") for i in range(10)]
     write(tmp_path / "var/log/auth.log", file_lines, mtime=MTIME)
     # the journal holds the last four of them (it started later)
@@ -629,7 +632,7 @@ def test_discovery_without_journal(tmp_path):
     write(tmp_path / "var/log/messages", [line(START, 2, "Invalid user y from 192.0.2.1")], mtime=MTIME)
     result = S.gather(root=str(tmp_path), since="all", timezone="UTC")
     assert [s["name"] for s in result["sources"]] == ["/var/log/secure"]
-    assert S.discover(str(tmp_path / "nothing")) == []
+    assert log_files.discover(RootView(str(tmp_path / "nothing")), S.DEFAULT_FILES, S.FALLBACK_FILES) == []
 
 
 def test_local_users_and_errors(tmp_path):

@@ -1,15 +1,13 @@
 # Copyright: (c) 2026, fleetwatch developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The log sources: counting per hour (fast path and per-line path), rotation, years, time zones, robustness."""
+"""Counting per hour (log_rate_info's backend): fast path and per-line path, rotation, years, time zones, robustness."""
 
 from __future__ import annotations
 
 import ast
 import bz2
-import calendar
 import gzip
-import io
 import lzma
 import os
 import pickle
@@ -19,75 +17,19 @@ import shutil
 import stat
 import sys
 import tempfile
-import threading
-import time
 import tracemalloc
 from collections import Counter
 
 import pytest
+from logsource_data import BERLIN, BERLIN_LIBC, CHUNKS, UTC, count, expected_hours, label, rfc, steady, trad, utc, write
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils import _logsource as ls
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _timestamps as ts
-
-UTC = ts.get_zone("UTC")
-BERLIN = ts.get_zone("Europe/Berlin")
-BERLIN_LIBC = ts.get_zone("Europe/Berlin", prefer="libc")
-CHUNKS = [64, 97, 1000, 4096, ls.CHUNK_SIZE]
-
-
-def utc(*fields):
-    return calendar.timegm(fields + (0,) * (6 - len(fields)))
-
-
-def label(when):
-    return time.strftime("%Y-%m-%dT%H", time.gmtime(when))
-
-
-def trad(when, zone=None, body=b"host prog[1]: message"):
-    """A traditional line for UTC epoch ``when`` written in ``zone`` (UTC by default)."""
-    if zone is None:
-        tm = time.gmtime(when)
-    else:
-        from datetime import datetime
-
-        tm = datetime.fromtimestamp(when, zone.tzinfo).timetuple()
-    return time.strftime("%b %e %H:%M:%S ", tm).encode() + body + b"\n"
-
-
-def rfc(when, offset=0, body=b"host prog[1]: message", frac=".123456"):
-    sign = "+" if offset >= 0 else "-"
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when + offset)) + frac
-    return ("%s%s%02d:%02d " % (stamp, sign, abs(offset) // 3600, abs(offset) % 3600 // 60)).encode() + body + b"\n"
-
-
-def write(path, data, mtime=None):
-    path = str(path)
-    with open(path, "wb") as handle:
-        handle.write(data)
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
-    return path
-
-
-def count(path, zone=UTC, rotated=False, since=None, until=None, **kwargs):
-    return ls.FileSource(str(path), zone, rotated=rotated, **kwargs).count(since, until)
-
-
-def expected_hours(times):
-    return dict(sorted(Counter(label(t) for t in times).items()))
-
-
-def steady(start, hours, per_hour, skip=()):
-    """Event times: ``per_hour`` events spread over each hour, hours in ``skip`` (offsets) left out."""
-    times = []
-    for h in range(hours):
-        if h in skip:
-            continue
-        times.extend(start + h * 3600 + i * (3600 // per_hour) for i in range(per_hour))
-    return times
-
-
-# --------------------------------------------------------------------------------------------- counting basics
+from ansible_collections.fleetwatch.audit.plugins.module_utils._lograte_scan import (
+    count_sources,
+    gather,
+)
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import CHUNK_SIZE
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
 
 
 @pytest.mark.parametrize("chunk", CHUNKS)
@@ -126,7 +68,7 @@ def test_empty_file(tmp_path):
     assert result["first_event"] is None and result["files"][0]["error"] is None
 
 
-@pytest.mark.parametrize("chunk", [64, 4096, ls.CHUNK_SIZE])
+@pytest.mark.parametrize("chunk", [64, 4096, CHUNK_SIZE])
 def test_garbage_nul_bytes_and_invalid_utf8(tmp_path, chunk):
     start = utc(2025, 10, 1, 5)
     good = [start + i * 7 for i in range(300)]
@@ -210,31 +152,21 @@ def test_permission_denied_in_a_process_running_as_nobody(tmp_path):
     assert result["hours"] == {}
 
 
-def test_fifo_is_not_opened(tmp_path):
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    result = count(fifo)
-    assert "not a regular file" in result["files"][0]["error"]
-
-
 def test_one_bad_source_never_stops_the_others(tmp_path, monkeypatch):
     good = write(tmp_path / "good", trad(utc(2025, 10, 1)), mtime=utc(2025, 10, 1, 1))
-    sources = ls.build_sources([{"path": str(tmp_path / "nope")}, {"path": good}], UTC)
+    sources = build_sources([{"path": str(tmp_path / "nope")}, {"path": good}], UTC)
 
     def broken(*_args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sources[0], "count", broken)
-    results = ls.count_sources(sources)
+    monkeypatch.setattr(sources[0], "plan", broken)
+    results = count_sources(sources)
     assert results[0]["error"] == "internal error: RuntimeError: boom"
     assert results[0]["hours"] == {}
     assert results[1]["hours"] == {"2025-10-01T00": 1}
 
 
-# ------------------------------------------------------------------------------------------------------ years
-
-
-@pytest.mark.parametrize("chunk", [64, ls.CHUNK_SIZE])
+@pytest.mark.parametrize("chunk", [64, CHUNK_SIZE])
 def test_year_boundary_inside_one_file(tmp_path, chunk):
     times = steady(utc(2025, 12, 31, 22), 5, 4)
     path = write(tmp_path / "f", b"".join(trad(t) for t in times), mtime=utc(2026, 1, 1, 2, 30))
@@ -279,11 +211,8 @@ def test_isolated_line_from_another_year_does_not_shift_the_file(tmp_path):
     assert result["backward_jumps"] == 1
 
 
-# --------------------------------------------------------------------------------------------------- time zones
-
-
 @pytest.mark.parametrize("zone", [BERLIN, BERLIN_LIBC], ids=["zoneinfo", "libc"])
-@pytest.mark.parametrize("chunk", [64, ls.CHUNK_SIZE])
+@pytest.mark.parametrize("chunk", [64, CHUNK_SIZE])
 @pytest.mark.parametrize("change", [utc(2025, 3, 29, 22), utc(2025, 10, 25, 22)], ids=["spring", "fall"])
 def test_dst_changes_put_events_in_the_right_utc_hour(tmp_path, zone, chunk, change):
     times = [change + i * 600 for i in range(36)]  # every 10 minutes, 6 hours across the change
@@ -315,7 +244,7 @@ def test_half_hour_zone_goes_line_by_line(tmp_path):
 def test_rfc3339_offsets_and_the_fall_back_hour(tmp_path):
     times = [utc(2025, 10, 25, 23) + i * 300 for i in range(36)]  # 3 hours around the change, Berlin offsets
     lines = b"".join(rfc(t, BERLIN.utc_offset(t)) for t in times)
-    for chunk in (64, ls.CHUNK_SIZE):
+    for chunk in (64, CHUNK_SIZE):
         result = count(write(tmp_path / "f", lines), chunk_size=chunk)
         assert result["hours"] == expected_hours(times)
         assert result["formats"] == {"rfc3339": 36} and result["backward_jumps"] == 0
@@ -354,9 +283,6 @@ def test_rfc5424(tmp_path):
     assert count(write(tmp_path / "g", many), chunk_size=4096)["hours"] == {"2025-10-11T22": 500}
 
 
-# ------------------------------------------------------------------------------------------- order, jumps, boots
-
-
 def test_backward_jumps_are_counted_with_the_largest(tmp_path):
     t = utc(2025, 10, 1, 10)
     lines = trad(t) + trad(t + 3600) + trad(t - 1800) + trad(t + 3700) + trad(t + 3600 + 5) + trad(t + 7200)
@@ -366,7 +292,7 @@ def test_backward_jumps_are_counted_with_the_largest(tmp_path):
     assert sum(result["hours"].values()) == 6
 
 
-@pytest.mark.parametrize("chunk", [64, 1000, ls.CHUNK_SIZE])
+@pytest.mark.parametrize("chunk", [64, 1000, CHUNK_SIZE])
 def test_out_of_order_lines_inside_runs_stay_exact(tmp_path, chunk):
     times = steady(utc(2025, 10, 1), 5, 50)
     rng = random.Random(3)
@@ -387,7 +313,7 @@ def test_boot_lines(tmp_path):
         trad(t + 62, body=b"host dpkg: installed Linux version 6 docs"),  # not a kernel line
         rfc(t + 4000, body=b"host kernel: Linux version 6.12.0 (builder) #1"),
     ]
-    for chunk in (64, ls.CHUNK_SIZE):
+    for chunk in (64, CHUNK_SIZE):
         result = count(write(tmp_path / "f", b"".join(lines), mtime=t + 5000), chunk_size=chunk)
         assert result["boot_count"] == 3
         assert [b["time"] for b in result["boots"]] == [
@@ -397,9 +323,6 @@ def test_boot_lines(tmp_path):
         ]
         assert result["boots"][0]["message"].startswith("Linux version 6.1.0-13-amd64")
         assert result["boots"][0]["file"] == str(tmp_path / "f")
-
-
-# ------------------------------------------------------------------------------------------------------ rotation
 
 
 def test_rotation_with_compression_in_order(tmp_path):
@@ -493,9 +416,6 @@ def test_window_filters_whole_utc_hours(tmp_path):
     assert result["outside_window"] == 30
 
 
-# ------------------------------------------------------------------------------------- fast path vs per line
-
-
 def _reference_hours(data, year):
     """An independent per-line reading of UTC traditional/RFC 3339 lines of one year."""
     hours = Counter()
@@ -532,130 +452,10 @@ def test_fast_path_equals_an_independent_per_line_reading(tmp_path, seed):
     data = b"".join(lines)
     expected = _reference_hours(data, 2025)
     path = write(tmp_path / "f", data, mtime=t)
-    for chunk in (64, 333, 4096, ls.CHUNK_SIZE):
+    for chunk in (64, 333, 4096, CHUNK_SIZE):
         result = count(path, chunk_size=chunk, year=2025)
         assert result["hours"] == expected, chunk
         assert result["lines"] == data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    events = list(ls.FileSource(path, UTC, rotated=False, year=2025, chunk_size=97).events())
-    assert dict(sorted(Counter(label(e.time) for e in events).items())) == expected
-
-
-# --------------------------------------------------------------------------------------------------- events API
-
-
-def test_events_give_time_raw_line_and_origin(tmp_path):
-    t = utc(2025, 10, 1, 10)
-    data = (
-        trad(t, body=b"web01 sshd[42]: Failed password for root from 203.0.113.9 port 2222 ssh2")
-        + b"garbage\n"
-        + rfc(t + 1, 7200, body=b"web01 kernel: [UFW BLOCK] IN=eth0 \xff")
-        + b"<34>1 2025-10-01T10:00:02Z web01 su - ID47 - msg\n"
-    )
-    path = write(tmp_path / "f", data, mtime=t + 10)
-    source = ls.FileSource(path, UTC, rotated=False)
-    events = list(source.events(since=t, until=t + 3600))
-    assert [e.time for e in events] == pytest.approx([t, t + 1.123456, t + 2])
-    first = events[0]
-    assert first.origin == path and first.fields is None and first.boot_id is None
-    assert first.data == data.split(b"\n")[0]
-    assert ls.split_syslog(first.data, first.offset) == (
-        b"web01",
-        b"sshd",
-        b"42",
-        b"Failed password for root from 203.0.113.9 port 2222 ssh2",
-    )
-    assert ls.split_syslog(events[1].data, events[1].offset)[:2] == (b"web01", b"kernel")
-    assert source.result.as_dict()["unparsed"] == 1
-    assert source.result.as_dict()["hours"] == {"2025-10-01T10": 3}
-
-
-def test_events_outside_the_window_are_skipped(tmp_path):
-    times = steady(utc(2025, 10, 1), 4, 3)
-    path = write(tmp_path / "f", b"".join(trad(t) for t in times), mtime=times[-1])
-    events = list(ls.FileSource(path, UTC, rotated=False).events(since=utc(2025, 10, 1, 1), until=utc(2025, 10, 1, 3)))
-    assert [label(e.time) for e in events] == ["2025-10-01T01"] * 3 + ["2025-10-01T02"] * 3
-
-
-# ------------------------------------------------------------------------------------------------------ helpers
-
-
-def test_read_blocks_edges():
-    data = b"a\nbb\n" + b"c" * 300 + b"\nd"
-    for threaded in (True, False):
-        got = []
-        for buf, start, end, long_line, _boots in ls.read_blocks(io.BytesIO(data), 64, threaded=threaded):
-            assert buf[start - 1] == 10
-            got.append((bytes(buf[start:end]), long_line))
-        assert got == [(b"a\nbb\n", False), (b"c" * 64 + b"\n", True), (b"d", False)]
-
-
-def test_stopping_early_leaves_no_reader_thread(tmp_path, monkeypatch):
-    times = steady(utc(2025, 10, 1), 3, 200)
-    path = write(tmp_path / "f", b"".join(trad(t) for t in times), mtime=times[-1])
-    before = threading.active_count()
-    events = ls.FileSource(path, UTC, rotated=False, chunk_size=256).events()
-    assert next(events).time == times[0]
-    events.close()
-    assert threading.active_count() == before
-    blocks = ls.read_blocks(io.BytesIO(b"x\n" * 1000), 64)
-    blocks.close()  # never started: no thread either
-    assert threading.active_count() == before
-
-    def broken(*_args):
-        raise RuntimeError("a bug in counting")
-
-    monkeypatch.setattr(ls.FileScan, "feed", broken)
-    result = ls.count_sources([ls.FileSource(path, UTC, rotated=False, chunk_size=256)])[0]
-    assert result["error"] == "internal error: RuntimeError: a bug in counting"
-    assert threading.active_count() == before
-
-
-def test_reader_thread_passes_errors_on():
-    class Broken(io.RawIOBase):
-        def readinto(self, _buf):
-            raise OSError(5, "Input/output error")
-
-    with pytest.raises(OSError):
-        list(ls.read_blocks(Broken(), 64, threaded=True))
-
-
-def test_resolve_in_root(tmp_path):
-    root = tmp_path / "img"
-    (root / "data/log").mkdir(parents=True)
-    (root / "var").mkdir()
-    (root / "var/log").symlink_to("/data/log")  # absolute: inside the image, not the host's /data
-    (root / "loop").symlink_to("loop")
-    assert ls.resolve_in_root(str(root), "/var/log/syslog") == str(root / "data/log/syslog")
-    assert ls.resolve_in_root(str(root), "/../../etc/passwd") == str(root / "etc/passwd")
-    assert ls.resolve_in_root(str(root), "/loop/x") is None
-    assert ls.resolve_in_root("/", "/var/log/syslog") == "/var/log/syslog"
-
-
-def test_discover_in_an_image(tmp_path):
-    root = tmp_path / "img"
-    (root / "var/log/journal/0123456789abcdef0123456789abcdef").mkdir(parents=True)
-    (root / "var/log/journal/0123456789abcdef0123456789abcdef/system.journal").write_bytes(b"")
-    write(root / "var/log/syslog", b"")
-    write(root / "var/log/auth.log.1", b"")  # only rotated: still a source
-    write(root / "var/log/secure-20250901.gz", gzip.compress(b""))
-    assert ls.discover(str(root)) == [
-        {"journal": {}},
-        {"path": "/var/log/syslog"},
-        {"path": "/var/log/auth.log"},
-        {"path": "/var/log/secure"},
-    ]
-    (root / "var/log/journal/0123456789abcdef0123456789abcdef/system.journal").unlink()
-    assert {"journal": {}} not in ls.discover(str(root))
-
-
-def test_paths_inside_root_are_reported_as_seen_by_the_image(tmp_path):
-    root = tmp_path / "img"
-    (root / "var/log").mkdir(parents=True)
-    write(root / "var/log/syslog.1", trad(utc(2025, 9, 1)), mtime=utc(2025, 9, 1, 1))
-    write(root / "var/log/syslog", trad(utc(2025, 9, 2)), mtime=utc(2025, 9, 2, 1))
-    result = ls.FileSource("/var/log/syslog", UTC, root=str(root)).count()
-    assert [f["path"] for f in result["files"]] == ["/var/log/syslog.1", "/var/log/syslog"]
-    assert result["path"] == "/var/log/syslog"
 
 
 def test_gather_options(tmp_path):
@@ -664,7 +464,7 @@ def test_gather_options(tmp_path):
     (root / "etc").mkdir()
     write(root / "var/log/syslog", trad(utc(2025, 9, 2)), mtime=utc(2025, 9, 2, 1))
     now = utc(2025, 9, 2, 5, 17)
-    result = ls.gather(root=str(root), timezone="UTC", now=now)
+    result = gather(root=str(root), timezone="UTC", now=now)
     assert result["discovered"] is True
     assert (result["since"], result["until"], result["collected_at"]) == (
         "2025-08-25T05:00:00Z",
@@ -673,7 +473,7 @@ def test_gather_options(tmp_path):
     )
     assert [s["name"] for s in result["sources"]] == ["/var/log/syslog"]
     assert result["sources"][0]["hours"] == {"2025-09-02T00": 1}
-    result = ls.gather(sources=[{"path": "/var/log/syslog", "name": "sys", "rotated": False}], root=str(root), now=now)
+    result = gather(sources=[{"path": "/var/log/syslog", "name": "sys", "rotated": False}], root=str(root), now=now)
     assert result["discovered"] is False and result["sources"][0]["name"] == "sys"
     assert result["timezone"] == "UTC"  # the image has no /etc/localtime
     for kwargs, message in [
@@ -684,170 +484,17 @@ def test_gather_options(tmp_path):
         ({"year": 12}, "year must be"),
     ]:
         with pytest.raises(ValueError, match=message):
-            ls.gather(root=str(root), now=now, **kwargs)
+            gather(root=str(root), now=now, **kwargs)
     with pytest.raises(ValueError, match="not a directory"):
-        ls.gather(root=str(root / "missing"))
-
-
-# ------------------------------------------------------------------------------------------------------ journal
-
-
-def test_export_parser_reads_binary_fields():
-    payload = b"multi\nline\x00binary"
-    stream = io.BytesIO(
-        b"__REALTIME_TIMESTAMP=1759276800000000\n_BOOT_ID=aa\nMESSAGE\n"
-        + len(payload).to_bytes(8, "little")
-        + payload
-        + b"\nPRIORITY=6\n\n__REALTIME_TIMESTAMP=1759276801000000\n_BOOT_ID=bb\nMESSAGE=plain\n\n"
-    )
-    entries = list(ls._export_entries(stream, size=7))
-    assert entries == [
-        {b"__REALTIME_TIMESTAMP": b"1759276800000000", b"_BOOT_ID": b"aa", b"MESSAGE": payload, b"PRIORITY": b"6"},
-        {b"__REALTIME_TIMESTAMP": b"1759276801000000", b"_BOOT_ID": b"bb", b"MESSAGE": b"plain"},
-    ]
-
-
-@pytest.mark.parametrize("payload", [b"x\n\nMESSAGE=forged\n\n\x00", b"0123456\n\n9"])  # the second: length 10, "\n"
-@pytest.mark.parametrize("size", [5, 64, 1 << 20])
-def test_export_parser_text_entries_then_a_binary_one(size, payload):
-    """Whole text entries are split at once; from the block holding a binary field on, fields are read one by one:
-    every entry comes out once, whatever the read size, including one whose data holds a blank line and '='."""
-    entries = [
-        {b"__REALTIME_TIMESTAMP": b"%d" % (1759276800000000 + i), b"_PID": b"%d" % i, b"MESSAGE": b"a=b c= %d" % i}
-        for i in range(30)
-    ]
-    text = b"".join(b"".join(k + b"=" + v + b"\n" for k, v in e.items()) + b"\n" for e in entries[:20])
-    text += b"__REALTIME_TIMESTAMP=1\nMESSAGE\n" + len(payload).to_bytes(8, "little") + payload + b"\n\n"
-    text += b"".join(b"".join(k + b"=" + v + b"\n" for k, v in e.items()) + b"\n" for e in entries[20:])
-    got = list(ls._export_entries(io.BytesIO(text[:-1]), size=size))  # the last blank line missing: still read
-    assert got == [*entries[:20], {b"__REALTIME_TIMESTAMP": b"1", b"MESSAGE": payload}, *entries[20:]]
-
-
-def test_export_text_split_anywhere_between_lines():
-    text = b"".join(
-        b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=1\n_BOOT_ID=b%d\n\n"
-        % (i, 1759276800000000 + i, i % 2)
-        for i in range(40)
-    )
-    lines = text.split(b"\n")[:-1]
-    for size in (1, 2, 3, 7):  # blocks of whole lines, cut after every line, every other line, ...
-        result = ls._Result("journal", "journal", None)
-        acc = ls._JournalAccumulator(result, ls.Window())
-        for i in range(0, len(lines), size):
-            acc.feed_export_text(b"".join(line + b"\n" for line in lines[i : i + size]))
-        acc.end_entry()
-        acc.done()
-        assert (result.lines, result.parsed, result.unparsed) == (40, 40, 0)
-        assert [(b["boot_id"], b["entries"]) for b in result.boots] == [("b0", 20), ("b1", 20)]
-
-
-def _journal_figures(feed, text, window, per_block):
-    result = ls._Result("journal", "journal", None)
-    acc = ls._JournalAccumulator(result, window)
-    entries = [e + b"\n\n" for e in text.split(b"\n\n") if e]
-    for i in range(0, len(entries), per_block):
-        feed(acc)(b"".join(entries[i : i + per_block]))
-    acc.end_entry()
-    acc.done()
-    out = result.as_dict()
-    return {
-        k: out[k]
-        for k in (
-            "hours",
-            "lines",
-            "parsed",
-            "unparsed",
-            "outside_window",
-            "first_event",
-            "last_event",
-            "backward_jumps",
-            "largest_backward_jump",
-            "boots",
-            "boot_count",
-        )
-    }
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_journal_block_path_equals_the_line_path(seed):
-    rng = random.Random(seed)
-    boots = ["%032x" % rng.getrandbits(128) for _boot in range(3)]
-    t = 1759276800000000
-    text = b""
-    for i in range(rng.randint(50, 400)):
-        t += rng.randint(0, 900000000) if rng.random() > 0.03 else -rng.randint(0, 7200000000)
-        boot = boots[min(2, i // 150)].encode()
-        if rng.random() < 0.02:
-            text += b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=5\n\n" % (i, t)  # no boot id
-        else:
-            text += b"__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=5\n_BOOT_ID=%s\n\n" % (i, t, boot)
-    window = ls.Window(1759276800 + rng.choice([0, 3600 * 5]), None if seed % 2 else 1759276800 + 3600 * 40)
-    reference = _journal_figures(lambda acc: acc.feed_export_text, text, window, 1)
-    for per_block in (1, 7, 1000):
-        assert _journal_figures(lambda acc: acc.feed_export_block, text, window, per_block) == reference
-
-
-FAKE_JOURNALCTL = """#!/bin/sh
-# a stand-in for journalctl: prints its arguments to stderr and a fixed export stream
-echo "$@" >&2
-if [ -n "$FAIL" ]; then echo "Failed to open files: $FAIL" >&2; exit 1; fi
-printf '__CURSOR=s=1\\n__REALTIME_TIMESTAMP=1759276800000000\\n__MONOTONIC_TIMESTAMP=1\\n_BOOT_ID=b1\\n\\n'
-printf '__CURSOR=s=2\\n__REALTIME_TIMESTAMP=1759280400000001\\n__MONOTONIC_TIMESTAMP=2\\n_BOOT_ID=b1\\n\\n'
-printf '__CURSOR=s=3\\n__REALTIME_TIMESTAMP=1759276900000000\\n__MONOTONIC_TIMESTAMP=3\\n_BOOT_ID=b2\\n\\n'
-"""
-
-
-@pytest.fixture
-def fake_journalctl(tmp_path):
-    path = tmp_path / "journalctl"
-    path.write_text(FAKE_JOURNALCTL)
-    path.chmod(0o755)
-    return str(path)
-
-
-def test_journal_counting_through_a_fake_journalctl(fake_journalctl, tmp_path):
-    root = tmp_path / "img"
-    (root / "var/log/journal/m").mkdir(parents=True)
-    (root / "var/log/journal/m/system.journal").write_bytes(b"x" * 10)
-    source = ls.JournalSource(root=str(root), matches=["_SYSTEMD_UNIT=ssh.service", "+", "_COMM=sshd"])
-    source.journalctl = fake_journalctl
-    result = source.count(since=utc(2025, 10, 1), until=utc(2025, 10, 1, 1, 30))
-    assert result["hours"] == {"2025-10-01T00": 2, "2025-10-01T01": 1}
-    assert result["backward_jumps"] == 1 and result["largest_backward_jump"] == 3500.000001
-    assert [(b["boot_id"], b["entries"]) for b in result["boots"]] == [("b1", 2), ("b2", 1)]
-    assert result["files"] == [{"path": "/var/log/journal/m/system.journal", "size": 10}]
-    assert result["path"] == "/var/log/journal"
-    argv = result["warnings"][0].split()
-    assert "--directory=%s" % (root / "var/log/journal") in argv
-    assert "--since=@1759276800" in argv and "--until=@1759284000" in argv
-    assert argv[-3:] == ["_SYSTEMD_UNIT=ssh.service", "+", "_COMM=sshd"]
-    assert "--output-fields=_BOOT_ID" in argv and argv[argv.index("-o") + 1] == "export"
-
-
-def test_journalctl_failing_or_missing_is_an_error_of_the_source(fake_journalctl, monkeypatch):
-    monkeypatch.setenv("FAIL", "bad file")
-    source = ls.JournalSource(files=["/nonexistent.journal"], journalctl=fake_journalctl)
-    result = source.count()
-    assert result["error"].startswith("journalctl exited with 1:")
-    assert "Failed to open files: bad file" in result["error"]
-    source = ls.JournalSource(journalctl="/nonexistent/journalctl")
-    assert source.count()["error"].startswith("cannot run journalctl: No such file or directory")
-
-
-def test_journal_matches_are_checked():
-    for bad in ["--file=/etc/shadow", "-n", "lowercase=1", ""]:
-        with pytest.raises(ValueError):
-            ls.JournalSource(matches=[bad])
-
-
-def test_split_syslog_without_pid_or_tag():
-    assert ls.split_syslog(b"Oct  1 00:00:01 host CRON: x", 16) == (b"host", b"CRON", None, b"x")
-    assert ls.split_syslog(b"Oct  1 00:00:01 host no tag here", 16) == (b"host", None, None, b"no tag here")
+        gather(root=str(root / "missing"))
 
 
 def test_module_utils_are_python38_syntax():
-    for name in ("_logsource.py", "_timestamps.py"):
-        path = os.path.join(os.path.dirname(ls.__file__), name)
+    top = os.path.dirname(os.path.dirname(os.path.abspath(ts.__file__)))
+    names = [os.path.join(d, n) for d, _s, files in os.walk(os.path.join(top, "module_utils")) for n in files]
+    sources = [name for name in names if name.endswith(".py")]
+    assert len(sources) > 15
+    for path in sources:
         with open(path) as handle:
             ast.parse(handle.read(), path, feature_version=(3, 8))
 
