@@ -28,8 +28,11 @@ from pathlib import Path
 import pytest
 from fleet_harness import wait_for
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils import _logsource as ls
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _timestamps as ts
+from ansible_collections.fleetwatch.audit.plugins.module_utils._lograte_scan import count_source, count_sources, gather
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.journal import JournalSource
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import FileSource
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 LOGGER = shutil.which("logger")
@@ -149,14 +152,14 @@ def test_rsyslog_traditional_and_rfc3339_files_count_every_line_in_its_utc_hour(
     rsyslog.feed([b"Failed password for root from 203.0.113.9 port 2222 ssh2"], tag="sshd[4242]")
     rsyslog.wait_lines(301)
     after = time.time()
-    trad = ls.FileSource(rsyslog.trad, BERLIN, rotated=False).count()
+    trad = count_source(FileSource(rsyslog.trad, BERLIN, rotated=False))
     _check_counts(trad, 301, before, after, "traditional")
-    rfc = ls.FileSource(rsyslog.rfc, BERLIN, rotated=False).count()
+    rfc = count_source(FileSource(rsyslog.rfc, BERLIN, rotated=False))
     _check_counts(rfc, 301, before, after, "rfc3339")
     # RFC 3339 carries its offset: the zone does not matter
-    assert ls.FileSource(rsyslog.rfc, UTC, rotated=False).count()["hours"] == rfc["hours"]
+    assert count_source(FileSource(rsyslog.rfc, UTC, rotated=False))["hours"] == rfc["hours"]
     # read in the wrong zone, the traditional file moves by Berlin's offset: the zone really is applied
-    wrong = ls.FileSource(rsyslog.trad, UTC, rotated=False).count()["hours"]
+    wrong = count_source(FileSource(rsyslog.trad, UTC, rotated=False))["hours"]
     shift = BERLIN.utc_offset(before) // 3600
     expected = Counter()
     for hour, n in trad["hours"].items():
@@ -164,12 +167,22 @@ def test_rsyslog_traditional_and_rfc3339_files_count_every_line_in_its_utc_hour(
     assert wrong == dict(expected)
     # the events: the messages as rsyslog wrote them, times within the feeding window
     for path in (rsyslog.trad, rsyslog.rfc):
-        events = list(ls.FileSource(path, BERLIN, rotated=False).events())
-        assert len(events) == 301
-        _host, tag, pid, message = ls.split_syslog(events[-1].data, events[-1].offset)
-        assert (tag, pid, message) == (b"sshd", b"4242", b"Failed password for root from 203.0.113.9 port 2222 ssh2")
-        assert ls.split_syslog(events[7].data, events[7].offset)[3] == messages[7]
-        assert all(int(before) - 1 <= e.time <= after + 1 for e in events)
+        lines = _lines_read(FileSource(path, BERLIN, rotated=False))
+        assert len(lines) == 301
+        assert lines[-1].endswith(b" sshd[4242]: Failed password for root from 203.0.113.9 port 2222 ssh2")
+        assert lines[7].endswith(b": " + messages[7])
+
+
+def _lines_read(source):
+    """Every line of a file source as the shared block reader hands them to a gatherer."""
+    lines = []
+    for log_file in source.files(Window(), source.new_result()):
+        _st, stream = log_file.open()
+        with log_file.blocks(stream) as blocks:
+            for buf, start, end, _long_line, _boots in blocks:
+                lines.extend(bytes(buf[start:end]).splitlines())
+        stream.close()
+    return lines
 
 
 @needs_rsyslog
@@ -190,7 +203,7 @@ def test_rsyslog_rotation_like_logrotate(rsyslog):
         os.utime(path + ".1.gz", (st.st_atime, st.st_mtime))
         os.unlink(path + ".1")
     for path, kind in ((rsyslog.trad, "traditional"), (rsyslog.rfc, "rfc3339")):
-        result = ls.FileSource(path, BERLIN).count()
+        result = count_source(FileSource(path, BERLIN))
         _check_counts(result, 200, before, after, kind)
         files = result["files"]
         assert [(os.path.basename(f["path"]), f["compression"], f["lines"]) for f in files] == [
@@ -206,7 +219,7 @@ def test_rsyslog_files_through_the_module_entry_point(rsyslog):
     rsyslog.feed([b"entry %d" % i for i in range(50)])
     rsyslog.wait_lines(50)
     after = time.time()
-    result = ls.gather(
+    result = gather(
         sources=[{"path": rsyslog.trad, "name": "trad"}, {"path": rsyslog.rfc, "name": "rfc"}],
         since="1h",
         timezone="Europe/Berlin",
@@ -266,7 +279,7 @@ def journal(tmp_path):
 
 @needs_journal
 def test_journal_hours_and_two_boots_from_real_journal_files(journal):
-    for source in (ls.JournalSource(directory=journal["dir"]), ls.JournalSource(files=[journal["file"]])):
+    for source in (JournalSource(directory=journal["dir"]), JournalSource(files=[journal["file"]])):
         result = source.count()
         assert result["error"] is None, result
         assert result["hours"] == journal["expected"]
@@ -284,10 +297,10 @@ def test_journal_hours_and_two_boots_from_real_journal_files(journal):
 
 @needs_journal
 def test_journal_window_matches_and_events(journal):
-    source = ls.JournalSource(files=[journal["file"]], matches=["SYSLOG_IDENTIFIER=sshd"])
+    source = JournalSource(files=[journal["file"]], matches=["SYSLOG_IDENTIFIER=sshd"])
     result = source.count(since=START + 3600, until=START + 4 * 3600)
     assert result["hours"] == {"2025-10-01T01": 5, "2025-10-01T03": 2}
-    events = list(ls.JournalSource(files=[journal["file"]]).events(since=START + 3600, until=START + 2 * 3600))
+    events = list(JournalSource(files=[journal["file"]]).events(since=START + 3600, until=START + 2 * 3600))
     assert len(events) == 25
     assert events[0].time == pytest.approx(START + 3600 + 7.000123)
     assert events[3].data == b"line one\nline two \x00 binary"  # a binary field of the export format
@@ -302,7 +315,7 @@ def test_journal_of_an_offline_image_is_discovered_and_read(journal, tmp_path):
     machine.mkdir(parents=True)
     shutil.copy(journal["file"], machine / "system.journal")
     (root / "etc").mkdir()
-    result = ls.gather(root=str(root), since="all")
+    result = gather(root=str(root), since="all")
     assert result["discovered"] is True
     (source,) = result["sources"]
     assert source["kind"] == "journal" and source["path"] == "/var/log/journal"
@@ -312,7 +325,7 @@ def test_journal_of_an_offline_image_is_discovered_and_read(journal, tmp_path):
 
 @needs_journal
 def test_journal_verify_passes_on_intact_files_and_fails_on_a_corrupted_one(journal, tmp_path):
-    intact = ls.JournalSource(directory=journal["dir"]).verify()
+    intact = JournalSource(directory=journal["dir"]).verify()
     assert intact == {"ok": True, "message": None}
     damaged = tmp_path / "damaged"
     damaged.mkdir()
@@ -323,11 +336,11 @@ def test_journal_verify_passes_on_intact_files_and_fails_on_a_corrupted_one(jour
     assert at > 0
     data[at + 8 : at + 13] = b"ENTRY"
     copy.write_bytes(bytes(data))
-    result = ls.JournalSource(directory=str(damaged)).verify()
+    result = JournalSource(directory=str(damaged)).verify()
     assert result["ok"] is False
     assert "system.journal" in result["message"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert ls.JournalSource(directory=str(empty)).verify() is None
-    counted = ls.count_sources([ls.JournalSource(directory=journal["dir"])], verify_journal=True)
+    assert JournalSource(directory=str(empty)).verify() is None
+    counted = count_sources([JournalSource(directory=journal["dir"])], verify_journal=True)
     assert counted[0]["verify"] == {"ok": True, "message": None}
