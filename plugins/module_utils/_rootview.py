@@ -119,6 +119,13 @@ class RootView(object):
         prefix = self.root if isinstance(resolved, str) else self._root_b
         return prefix if len(resolved) == 1 else prefix + resolved
 
+    def existing_host(self, path):
+        """:meth:`host`, raising ``ELOOP`` (as the kernel would) where links loop."""
+        host = self.host(path)
+        if host is None:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+        return host
+
     def shown(self, host_path):
         """A host path as seen inside the root (for reports); the host path itself when it is outside the root."""
         if self.is_host:
@@ -135,9 +142,7 @@ class RootView(object):
 
         Never a FIFO or a device, which could block the gatherer or have side effects.
         """
-        host = self.host(path)
-        if host is None:
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+        host = self.existing_host(path)
         _check_regular(os.stat(host).st_mode, path)  # before open: opening a device can have side effects
         # Links are resolved above, inside the root: one swapped in since then is not followed.
         fd = open_no_atime(host, getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -175,10 +180,7 @@ class RootView(object):
         return host is not None and os.path.isdir(host)
 
     def listdir(self, path):
-        host = self.host(path)
-        if host is None:
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
-        return os.listdir(host)
+        return os.listdir(self.existing_host(path))
 
     def lexists(self, path):
         host = self.host(path, follow_final=False)
@@ -186,10 +188,7 @@ class RootView(object):
 
     def stat(self, path):
         """``os.stat`` of ``path``, links resolved inside the root."""
-        host = self.host(path)
-        if host is None:
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
-        return os.stat(host)
+        return os.stat(self.existing_host(path))
 
     # -- accounts -------------------------------------------------------------------------------------------------
 

@@ -513,45 +513,15 @@ def gather(
     view, zone, now, since_t, until_t, specs, discovered = log_options(
         sources, since, until, root, timezone, year, DEFAULT_FILES, FALLBACK_FILES, now
     )
-    log_sources = build_sources(specs, zone, view, year, chunk_size, JOURNAL_MATCHES)
-    book = AddressBook(networks)
     bounds = Window(since_t, until_t)
-    stats = [None] * len(specs)
     main = Aggregator(
-        book, top_external=top_external, max_user_length=max_user_length, max_entries=max_entries_per_source
+        AddressBook(networks),
+        top_external=top_external,
+        max_user_length=max_user_length,
+        max_entries=max_entries_per_source,
     )
-    later = []
-    cut = None
-    # The default journal goes first (into its own aggregator, folded in after the files): the files are then read
-    # only up to its first sshd entry, so that an event logged to both is counted once.
-    for index, spec in enumerate(specs):
-        if spec.get("journal") is not None and discovered:
-            agg = Aggregator(
-                book, top_external=top_external, max_user_length=max_user_length, max_entries=max_entries_per_source
-            )
-            stats[index], first = _safe_journal(log_sources[index], since_t, until_t, agg)
-            agg.finish()
-            later.append(agg)
-            if first is not None and not stats[index].get("error"):
-                cut = first if cut is None else min(cut, first)
-    file_bounds = Window(since_t, until_t, cut=cut)
-    for index, spec in enumerate(specs):
-        if stats[index] is not None:
-            continue
-        if spec.get("journal") is not None:
-            stats[index], _first = _safe_journal(log_sources[index], since_t, until_t, main)
-        else:
-            rows_before = main.rows
-            try:
-                stats[index] = read_file_source(log_sources[index], file_bounds, main, workers)
-            except Exception as exc:  # one failing source never stops the others
-                stats[index] = {"name": log_sources[index].name, "kind": "file", "error": repr(exc)}
-            stats[index]["auth_lines"] = main.rows - rows_before
-            if cut is not None:
-                stats[index]["journal_cut"] = iso_utc(cut)
-        main.finish()
-    for agg in later:
-        main.merge_later(agg)
+    log_sources = build_sources(specs, zone, view, year, chunk_size, JOURNAL_MATCHES)
+    stats = _read_sources(log_sources, discovered, bounds, main, workers)
     failures, accepted, totals = main.result()
     totals["lines"] = sum(s.get("lines") or 0 for s in stats)
     users, users_error = view.users()
@@ -570,6 +540,49 @@ def gather(
         "local_users_error": users_error,
         "sources": stats,
     }
+
+
+def _read_sources(log_sources, discovered, bounds, main, workers):
+    """Read every source into ``main``; returns their statistics, in the order of ``log_sources``.
+
+    A discovered journal goes first (into its own aggregator, merged after the files): the files are then read only
+    up to its first sshd entry, so that an event logged to both is counted once.
+    """
+    stats = [None] * len(log_sources)
+    later = []
+    cut = None
+    for index, source in enumerate(log_sources):
+        if source.kind == "journal" and discovered:
+            agg = main.fresh()
+            stats[index], first = _safe_journal(source, bounds.since, bounds.until, agg)
+            agg.finish()
+            later.append(agg)
+            if first is not None and not stats[index].get("error"):
+                cut = first if cut is None else min(cut, first)
+    file_bounds = Window(bounds.since, bounds.until, cut=cut)
+    for index, source in enumerate(log_sources):
+        if stats[index] is not None:
+            continue
+        if source.kind == "journal":
+            stats[index], _first = _safe_journal(source, bounds.since, bounds.until, main)
+        else:
+            stats[index] = _safe_file_source(source, file_bounds, main, workers)
+            if cut is not None:
+                stats[index]["journal_cut"] = iso_utc(cut)
+        main.finish()
+    for agg in later:
+        main.merge_later(agg)
+    return stats
+
+
+def _safe_file_source(source, bounds, agg, workers):
+    rows_before = agg.rows
+    try:
+        stats = read_file_source(source, bounds, agg, workers)
+    except Exception as exc:  # one failing source never stops the others
+        stats = {"name": source.name, "kind": "file", "error": repr(exc)}
+    stats["auth_lines"] = agg.rows - rows_before
+    return stats
 
 
 def _safe_journal(source, since, until, agg):

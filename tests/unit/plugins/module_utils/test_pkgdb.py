@@ -9,6 +9,7 @@ import hashlib
 import os
 
 import pytest
+from image_data import write
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pkgdb import (
     RPM_QUERYFORMAT,
@@ -28,15 +29,6 @@ def md5(data):
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def write(root, rel, data=b"", mode=0o644):
-    path = os.path.join(str(root), rel.lstrip("/"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, mode)
-    return path
 
 
 @pytest.fixture

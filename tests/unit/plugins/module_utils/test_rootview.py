@@ -6,18 +6,10 @@ import errno
 import os
 
 import pytest
+from image_data import write
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _setuid_scan, _sshd_scan
 from ansible_collections.fleetwatch.audit.plugins.module_utils._rootview import RootView, error_text
-
-
-def write(root, rel, data=b"", mode=0o644):
-    path = os.path.join(str(root), rel.lstrip("/"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, mode)
-    return path
 
 
 @pytest.fixture

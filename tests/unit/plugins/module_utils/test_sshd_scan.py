@@ -501,6 +501,7 @@ class FakeJournal:
     """Stands in for JournalSource: its events are the messages of ``lines`` (time, pid, message)."""
 
     entries: list = []
+    kind = "journal"
 
     def __init__(self, root="/", matches=(), directory=None, files=(), name=None):
         self.name = name or "journal"
