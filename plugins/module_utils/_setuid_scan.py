@@ -437,33 +437,55 @@ def scan(
         raise ValueError("filesystem types in both include_fstypes and exclude_fstypes: %s" % ", ".join(both))
     if max_errors is None or max_errors < 0:
         raise ValueError("max_errors must be 0 or more")
+    root_b = _root_of(root)
+    view = RootView(root_b)
+    excluder = Excluder([(text, text_to_path(text)) for text in exclude or ()])
+    if package_check:
+        db_type, db_message = detect(view, shutil.which("rpm") if rpm_bin is None else rpm_bin)
+    else:
+        db_type, db_message = None, "package_check is false"
+    # sha256 is what is reported; md5 is what dpkg records; rpm records either, so both are computed for it
+    algos = (["sha256"] if checksum or db_type == "rpm" else []) + (["md5"] if db_type in ("dpkg", "rpm") else [])
+    mounts, table_source = read_mount_table() if mount_table is None else mount_table
+    scan_state = _Scan(root_b, excluder, capabilities, tuple(algos), max_errors, frozenset())
+    starts = _starts(root_b, view, paths, excluder, scan_state)
+    plans, tree = plan_filesystems(mounts, root_b, starts, excluder, include_fstypes, exclude_fstypes)
+    scan_state.mount_points = frozenset(tree.visible)
+    _walk_plans(scan_state, plans)
+    package_db = {"type": db_type, "message": db_message}
+    if db_type is not None and scan_state.matches:
+        _verify(scan_state, view, db_type, package_db, run_command or run_command_default, rpm_bin)
+    return {
+        "root": path_to_text(root_b),
+        "files": _file_entries(scan_state, _Names(view), checksum),
+        "filesystems": [_filesystem_entry(plan) for plan in plans],
+        "mount_table": table_source,
+        "package_db": package_db,
+        "stats": {
+            "directories": scan_state.directories,
+            "files": scan_state.files,
+            "vanished": scan_state.vanished,
+            "errors": scan_state.error_count,
+            "duration": round(time.monotonic() - started, 3),
+        },
+        "errors": scan_state.errors,
+        "errors_truncated": scan_state.error_count > len(scan_state.errors),
+    }
+
+
+def _root_of(root):
+    """The real host path (bytes) of the ``root`` option; ValueError when it is not an absolute directory."""
     root_b = text_to_path(root) if isinstance(root, str) else root
     if not root_b.startswith(b"/"):
         raise ValueError("root must be an absolute path: %s" % path_to_text(root_b))
     root_b = os.path.realpath(root_b)
     if not os.path.isdir(root_b):
         raise ValueError("root is not a directory: %s" % path_to_text(root_b))
-    view = RootView(root_b)
-    excluder = Excluder([(text, text_to_path(text)) for text in exclude or ()])
+    return root_b
 
-    if package_check:
-        db_type, db_message = detect(view, shutil.which("rpm") if rpm_bin is None else rpm_bin)
-    else:
-        db_type, db_message = None, "package_check is false"
-    algos = []
-    if checksum or db_type == "rpm":
-        algos.append("sha256")
-    if db_type in ("dpkg", "rpm"):
-        algos.append("md5")
 
-    if mount_table is None:
-        mount_table = read_mount_table()
-    mounts, table_source = mount_table
-    scan_state = _Scan(root_b, excluder, capabilities, tuple(algos), max_errors, frozenset())
-    starts = _starts(root_b, view, paths, excluder, scan_state)
-    plans, tree = plan_filesystems(mounts, root_b, starts, excluder, include_fstypes, exclude_fstypes)
-    scan_state.mount_points = frozenset(tree.visible)
-
+def _walk_plans(scan_state, plans):
+    """Walk every filesystem to scan; the walk changes directory, so the current one is restored afterwards."""
     try:
         cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:  # the current directory is gone or unreadable: end in "/"
@@ -483,11 +505,8 @@ def scan(
         else:
             os.chdir("/")
 
-    package_db = {"type": db_type, "message": db_message}
-    if db_type is not None and scan_state.matches:
-        _verify(scan_state, view, db_type, package_db, run_command or run_command_default, rpm_bin)
 
-    names = _Names(view)
+def _file_entries(scan_state, names, checksum):
     files = []
     for _rel, entry, digests, _path, _identity in scan_state.matches:
         entry["user"] = names.user(entry["uid"])
@@ -496,34 +515,19 @@ def scan(
             entry["sha256"] = digests.get("sha256")
         files.append(entry)
     files.sort(key=lambda e: e["path"])
+    return files
 
+
+def _filesystem_entry(plan):
     return {
-        "root": path_to_text(root_b),
-        "files": files,
-        "filesystems": [
-            {
-                "mount_point": path_to_text(plan.rel_mount_point),
-                "fstype": plan.mount.fstype,
-                "source": path_to_text(plan.mount.source),
-                "device": plan.mount.device,
-                "fs_root": None if plan.mount.fs_root is None else path_to_text(plan.mount.fs_root),
-                "nosuid": plan.mount.nosuid,
-                "scanned": plan.scanned,
-                "reason": plan.reason,
-            }
-            for plan in plans
-        ],
-        "mount_table": table_source,
-        "package_db": package_db,
-        "stats": {
-            "directories": scan_state.directories,
-            "files": scan_state.files,
-            "vanished": scan_state.vanished,
-            "errors": scan_state.error_count,
-            "duration": round(time.monotonic() - started, 3),
-        },
-        "errors": scan_state.errors,
-        "errors_truncated": scan_state.error_count > len(scan_state.errors),
+        "mount_point": path_to_text(plan.rel_mount_point),
+        "fstype": plan.mount.fstype,
+        "source": path_to_text(plan.mount.source),
+        "device": plan.mount.device,
+        "fs_root": None if plan.mount.fs_root is None else path_to_text(plan.mount.fs_root),
+        "nosuid": plan.mount.nosuid,
+        "scanned": plan.scanned,
+        "reason": plan.reason,
     }
 
 

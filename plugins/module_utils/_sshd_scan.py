@@ -281,7 +281,7 @@ def _worker_count():
 
 
 def _part(log_file, ranges, index, parts, clock, bounds, kind, agg):
-    """Fold the ``index``-th of ``parts`` contiguous parts of ``ranges`` into ``agg`` (a fresh aggregator), with the
+    """Add the ``index``-th of ``parts`` contiguous parts of ``ranges`` to ``agg`` (a fresh aggregator), with the
     range just before and just after it read for context only (the connections that straddle the cut). Returns
     ``(lines, auth lines, outside window)``."""
     size = len(ranges)
