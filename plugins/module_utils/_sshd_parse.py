@@ -304,79 +304,58 @@ def parse_message(message):
     if message.endswith(b"\r"):
         message = message[:-1]
     head = message[:48]
-    if head.startswith(b"Failed "):
-        match = _RE_FAILED_FULL.match(message)
-        if match:
-            method, invalid, user, addr, port, key_type, fingerprint = match.groups()
-            return FAILED, (method, invalid or b"", user, addr, port, key_type, fingerprint)
-        return None
-    if head.startswith((b"Invalid user ", b"Illegal user ")):
-        match = _RE_INVALID_FULL.match(message)
-        if match:
-            user, addr, port = match.groups()
-            return INVALID, (user, addr, port or b"")
-        return None
-    if head.startswith((b"pam_unix(sshd:auth): authentication failure", b"authentication failure")):
-        match = _RE_PAM_FULL.match(message)
-        if match:
-            rhost, user = match.groups()
-            return PAM, (rhost, user or b"", b"", 1)
-        return None
-    if head.startswith((b"Connection closed by ", b"Disconnected from ", b"Connection reset by ", b"Disconnecting ")):
-        match = _RE_CLOSED_FULL.match(message)
-        if match:
-            return CLOSED, match.groups()
-        return None
-    if head.startswith(b"Accepted "):
-        match = _RE_ACCEPTED.match(message)
-        if match:
-            return ACCEPTED, match.groups()
-        return None
-    if head.startswith(b"User "):
-        match = _RE_NOT_ALLOWED.match(message)
-        if match:
-            user, addr, reason, user2, reason2 = match.groups()
-            if user is None:
-                return NOT_ALLOWED, (user2, b"", b"", b"", reason2)
-            return NOT_ALLOWED, (user, b"", addr, b"", reason)
-        return None
-    if head.startswith(b"ROOT LOGIN REFUSED"):
-        match = _RE_ROOT_REFUSED.match(message)
-        if match:
-            return ROOT_REFUSED, (b"root", b"", match.group(1), match.group(2) or b"", b"")
-        return None
-    if head.startswith(b"error: maximum auth"):
-        match = _RE_MAX_ATTEMPTS.match(message)
-        if match:
-            invalid, user, addr, port = match.groups()
-            return TOO_MANY, (user, invalid or b"", addr, port, b"")
-        return None
-    if head.startswith(b"Disconnecting: Too many"):
-        match = _RE_TOO_MANY_OLD.match(message)
-        if match:
-            return TOO_MANY, (match.group(1) or b"", b"", b"", b"", b"")
-        return None
-    if head.startswith(b"error: PAM: "):
-        match = _RE_PAM_ERROR.match(message)
-        if match:
-            _what, illegal, user, addr = match.groups()
-            return PAM, (addr, user, illegal or b"", 1)
-        return None
-    if head.startswith((b"PAM ", b"pam_unix(sshd:auth): PAM ")):
-        match = _RE_PAM_MORE.match(message)
-        if match:
-            count, rhost, user = match.groups()
-            return PAM, (rhost, user or b"", b"", min(int(count), MAX_REPEAT))
-        return None
-    if head.startswith(b"message repeated "):
-        match = _RE_REPEATED.match(message)
-        if match:
-            inner = parse_message(match.group(2))
-            if inner is None or inner[0] == REPEATED:
-                return None
-            return REPEATED, (min(int(match.group(1)), MAX_REPEAT), inner)
-        return None
+    for prefixes, pattern, build in _FORMS:
+        if head.startswith(prefixes):
+            match = pattern.match(message)
+            return build(match.groups()) if match else None
     return None
+
+
+def _repeated(groups):
+    inner = parse_message(groups[1])
+    if inner is None or inner[0] == REPEATED:
+        return None
+    return REPEATED, (min(int(groups[0]), MAX_REPEAT), inner)
+
+
+def _not_allowed(groups):
+    user, addr, reason, user2, reason2 = groups
+    if user is None:
+        return NOT_ALLOWED, (user2, b"", b"", b"", reason2)
+    return NOT_ALLOWED, (user, b"", addr, b"", reason)
+
+
+# The forms of parse_message: the first bytes of the message say which form it can be, its pattern reads it.
+_FORMS = (
+    (
+        (b"Failed ",),
+        _RE_FAILED_FULL,
+        lambda g: (FAILED, (g[0], g[1] or b"", g[2], g[3], g[4], g[5], g[6])),
+    ),
+    ((b"Invalid user ", b"Illegal user "), _RE_INVALID_FULL, lambda g: (INVALID, (g[0], g[1], g[2] or b""))),
+    (
+        (b"pam_unix(sshd:auth): authentication failure", b"authentication failure"),
+        _RE_PAM_FULL,
+        lambda g: (PAM, (g[0], g[1] or b"", b"", 1)),
+    ),
+    (
+        (b"Connection closed by ", b"Disconnected from ", b"Connection reset by ", b"Disconnecting "),
+        _RE_CLOSED_FULL,
+        lambda g: (CLOSED, g),
+    ),
+    ((b"Accepted ",), _RE_ACCEPTED, lambda g: (ACCEPTED, g)),
+    ((b"User ",), _RE_NOT_ALLOWED, _not_allowed),
+    ((b"ROOT LOGIN REFUSED",), _RE_ROOT_REFUSED, lambda g: (ROOT_REFUSED, (b"root", b"", g[0], g[1] or b"", b""))),
+    ((b"error: maximum auth",), _RE_MAX_ATTEMPTS, lambda g: (TOO_MANY, (g[1], g[0] or b"", g[2], g[3], b""))),
+    ((b"Disconnecting: Too many",), _RE_TOO_MANY_OLD, lambda g: (TOO_MANY, (g[0] or b"", b"", b"", b"", b""))),
+    ((b"error: PAM: ",), _RE_PAM_ERROR, lambda g: (PAM, (g[3], g[2], g[1] or b"", 1))),
+    (
+        (b"PAM ", b"pam_unix(sshd:auth): PAM "),
+        _RE_PAM_MORE,
+        lambda g: (PAM, (g[1], g[2] or b"", b"", min(int(g[0]), MAX_REPEAT))),
+    ),
+    ((b"message repeated ",), _RE_REPEATED, _repeated),
+)
 
 
 def split_line(line):
