@@ -30,6 +30,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._lograte_scan imp
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import CHUNK_SIZE
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_scan import gather as sshd_gather
 
 
 @pytest.mark.parametrize("chunk", CHUNKS)
@@ -138,18 +139,21 @@ def test_permission_denied_in_a_process_running_as_nobody(tmp_path):
             os.setgroups([])
             os.setgid(65534)
             os.setuid(65534)
-            data = pickle.dumps(count(path, threaded=False))
-            os.write(wfd, data)
+            counted = count(path, threaded=False)
+            sshd = sshd_gather(sources=[{"path": path, "rotated": False}], since="all", timezone="UTC", workers=1)
+            os.write(wfd, pickle.dumps((counted, sshd["sources"][0])))
         finally:
             os._exit(0)
     os.close(wfd)
     with os.fdopen(rfd, "rb") as handle:
-        result = pickle.loads(handle.read())
+        result, sshd = pickle.loads(handle.read())
     os.waitpid(pid, 0)
     shutil.rmtree(public)
     assert result["files"][0]["error"] == "Permission denied (EACCES)"
     assert result["error"] == "no file of this source could be read"
     assert result["hours"] == {}
+    # the other log gatherer reads through the same sources: the same file, the same words
+    assert (sshd["files"][0]["error"], sshd["error"]) == (result["files"][0]["error"], result["error"])
 
 
 def test_one_bad_source_never_stops_the_others(tmp_path, monkeypatch):
