@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import accept, new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECK_BY_MODULE
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK, compare_host, inventory
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import FleetwatchError
@@ -21,7 +22,7 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet, host_group
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import load_policy
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.report import render_terminal, write_reports
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import DirectoryStore, accept, new_baseline
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import DirectoryStore
 
 EngineError = FleetwatchError
 COLLECTION_PREFIX = "fleetwatch.audit."

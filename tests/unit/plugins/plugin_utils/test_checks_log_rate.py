@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 
 import pytest
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import accept, new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.holes import hour_iso, hour_label, parse_hour
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import accept, new_baseline
 
 CHECK = CHECKS["log_rate"]
 START = parse_hour("2025-09-01T00")  # a Monday

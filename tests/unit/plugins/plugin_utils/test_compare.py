@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from plugin_utils_data import NOW, setuid_file, setuid_result, with_file, without_file
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import new_baseline
 
 BASELINE = new_baseline("h1", {"setuid": setuid_result()}, NOW)[0]
 

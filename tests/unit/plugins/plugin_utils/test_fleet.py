@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from plugin_utils_data import NOW, SHA_EVIL, SHA_SU, setuid_file, setuid_result, with_file
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet, fleet_fails, host_group
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import new_baseline
 
 WEB = [f"web{i}" for i in range(1, 7)]
 GROUPS = {
