@@ -5,17 +5,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
-    as_utc,
     count_by_severity,
     make_finding,
     sort_findings,
     worst_severity,
 )
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy
 
 # ``check`` of findings about a whole check (missing, failed, without baseline); their subject is the check name.
 COMPARE_CHECK = "compare"
@@ -26,7 +23,13 @@ def _check_finding(host: str, name: str, severity: str, summary: str, before=Non
 
 
 def _compare_check(
-    host: str, name: str, baseline_checks: dict, gathered: dict, current: dict | None, error: str | None, policy
+    host: str,
+    name: str,
+    baseline_checks: dict,
+    gathered: dict,
+    current: dict | None,
+    error: str | None,
+    context: CheckContext,
 ) -> tuple[str, list[dict]]:
     """Status of one check for the host and its findings; ``current`` is its normalised data or ``error`` why not."""
     if name not in gathered:
@@ -42,7 +45,7 @@ def _compare_check(
         summary = f"{host}: check {name} has no baseline data: accept it or take a new snapshot"
         return "no baseline", [_check_finding(host, name, "medium", summary, after={"check": name})]
     try:
-        return "ok", CHECKS[name].diff(host, baseline_checks[name], current, policy)
+        return "ok", CHECKS[name].diff(host, baseline_checks[name], current, context)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         error = f"cannot compare with the stored baseline ({type(exc).__name__}: {exc})"
         summary = f"{host}: check {name} was not audited: {error}"
@@ -54,7 +57,7 @@ def inventory(checks: dict) -> dict:
     return {name: CHECKS[name].inventory(data) for name, data in sorted(checks.items())}
 
 
-def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy: Policy | None, now: datetime) -> dict:
+def compare_host(host: str, baseline: dict | None, gathered: dict | None, context: CheckContext) -> dict:
     """Compare one host: ``{"host", "status", "findings", "counts", "checks", "worst_severity", "suppressed"}``.
 
     ``status`` is ``compared`` or ``no_baseline``; ``checks`` maps each check to ``ok``, ``missing``,
@@ -62,7 +65,6 @@ def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy
     baseline's record of accepted findings, which the fleet engine honours for outliers of the same subject;
     ``inventory`` says in one line per check what the gathered data covers.
     """
-    policy = policy or Policy()
     gathered = gathered if isinstance(gathered, dict) else {}
     normalized = {name: normalize_result(name, result) for name, result in gathered.items()}
     current = {name: data for name, (data, error) in normalized.items() if error is None}
@@ -78,9 +80,9 @@ def compare_host(host: str, baseline: dict | None, gathered: dict | None, policy
         baseline_checks = baseline.get("checks") or {}
         for name in sorted(set(baseline_checks) | set(gathered)):
             data, error = normalized.get(name, (None, None))
-            checks[name], check_findings = _compare_check(host, name, baseline_checks, gathered, data, error, policy)
+            checks[name], check_findings = _compare_check(host, name, baseline_checks, gathered, data, error, context)
             findings.extend(check_findings)
-    findings = sort_findings(policy.apply(findings, as_utc(now).date()))
+    findings = sort_findings(context.policy.apply(findings, context.now.date()))
     return {
         "host": host,
         "status": status,

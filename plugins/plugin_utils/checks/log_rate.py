@@ -164,10 +164,10 @@ def _detail(hours: list[tuple[int, int, float]]) -> str:
 class _Judge:
     """One host's compare: the knobs, the accepted hour ranges, the boots, and the downtime seen so far."""
 
-    def __init__(self, check: LogRateCheck, host: str, baseline: dict, current: dict, policy):
+    def __init__(self, check: LogRateCheck, host: str, baseline: dict, current: dict, context):
         self.check = check
         self.host = host
-        self.knobs = {name: check.knob(policy, name) for name in check.knobs}
+        self.knobs = {name: check.knob(context, name) for name in check.knobs}
         self.base_end = _end_hour(baseline)
         self.end = _end_hour(current)
         self.since = hour_of(current.get("since"))
@@ -585,8 +585,8 @@ class LogRateCheck(Check):
         )
         return text + (f", {unreadable} unreadable" if unreadable else "")
 
-    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
-        judge = _Judge(self, host, baseline, current, policy)
+    def diff(self, host: str, baseline: dict, current: dict, context) -> list[dict]:
+        judge = _Judge(self, host, baseline, current, context)
         ignore = judge.knobs["ignore_sources"]
         findings = []
         for name in sorted(set(baseline["sources"]) | set(current["sources"])):
@@ -626,7 +626,7 @@ class LogRateCheck(Check):
             )
         return result
 
-    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
         return ()  # rates differ between hosts by design; holes are judged per host against its own profile
 
     def observation_text(self, observation: tuple) -> str:

@@ -202,11 +202,11 @@ class SetuidCheck(Check):
             f"package checksums) on {scanned} filesystems ({skipped} skipped), {current['error_count']} scan errors"
         )
 
-    def _ignored(self, policy) -> list[str]:
-        return list(self.knob(policy, "ignore_paths"))
+    def _ignored(self, context) -> list[str]:
+        return list(self.knob(context, "ignore_paths"))
 
-    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
-        ignore = self._ignored(policy)
+    def diff(self, host: str, baseline: dict, current: dict, context) -> list[dict]:
+        ignore = self._ignored(context)
         old_files, new_files = baseline["files"], current["files"]
         findings = []
         for path in sorted(set(old_files) | set(new_files)):
@@ -326,8 +326,8 @@ class SetuidCheck(Check):
             )
         return result
 
-    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
-        ignore = self._ignored(policy)
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
+        ignore = self._ignored(context)
         for path, entry in sorted(current["files"].items()):
             if any(fnmatchcase(path, pattern) for pattern in ignore):
                 continue

@@ -7,6 +7,7 @@ from plugin_utils_data import NOW, setuid_file, setuid_result, with_file
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import accept, new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 
 
@@ -31,7 +32,7 @@ def test_accept_folds_selected_findings_and_records_who_why_when():
             with_file(setuid_result(), setuid_file("/opt/a", package=None)), setuid_file("/opt/b", package=None)
         )
     }
-    findings = compare_host("h1", base, observed, None, NOW)["findings"]
+    findings = compare_host("h1", base, observed, CheckContext(now=NOW))["findings"]
     chosen = next(f for f in findings if f["subject"] == "/opt/a")
     later = NOW + timedelta(days=1)
     document, accepted, skipped = accept(base, observed, [chosen], "CHG-7 new agent", "alice", later)
@@ -43,7 +44,7 @@ def test_accept_folds_selected_findings_and_records_who_why_when():
         }
     ]  # fmt: skip
     assert document["updated"] == "2026-03-02T12:00:00Z" and document["created"] == base["created"]
-    remaining = compare_host("h1", document, observed, None, NOW)["findings"]
+    remaining = compare_host("h1", document, observed, CheckContext(now=NOW))["findings"]
     assert [f["subject"] for f in remaining] == ["/opt/b"]
     assert base["accepted"] == []  # not modified in place
 
@@ -51,23 +52,23 @@ def test_accept_folds_selected_findings_and_records_who_why_when():
 def test_accept_check_level_findings_and_skips():
     base = baseline()
     observed = {"setuid": {"failed": True, "msg": "boom"}}
-    failed = compare_host("h1", base, observed, None, NOW)["findings"]
+    failed = compare_host("h1", base, observed, CheckContext(now=NOW))["findings"]
     document, accepted, skipped = accept(base, observed, failed, "r", "w", NOW)
     assert accepted == [] and skipped[0]["id"] == failed[0]["id"]
     assert document == base
     # a check no longer gathered: accepting drops it from the baseline
-    missing = compare_host("h1", base, {}, None, NOW)["findings"]
+    missing = compare_host("h1", base, {}, CheckContext(now=NOW))["findings"]
     document, accepted, skipped = accept(base, {}, missing, "setuid check retired", "w", NOW)
     assert skipped == []
     assert accepted == missing and document["checks"] == {}
-    assert compare_host("h1", document, {}, None, NOW)["findings"] == []
+    assert compare_host("h1", document, {}, CheckContext(now=NOW))["findings"] == []
     # a check without baseline data: accepting adds it
     empty = {**base, "checks": {}}
     gathered = {"setuid": setuid_result()}
-    unbaselined = compare_host("h1", empty, gathered, None, NOW)["findings"]
+    unbaselined = compare_host("h1", empty, gathered, CheckContext(now=NOW))["findings"]
     document, accepted, skipped = accept(empty, gathered, unbaselined, "enable setuid", "w", NOW)
     assert accepted == unbaselined and skipped == []
-    assert compare_host("h1", document, gathered, None, NOW)["findings"] == []
+    assert compare_host("h1", document, gathered, CheckContext(now=NOW))["findings"] == []
     with pytest.raises(StoreError, match="needs a reason"):
         accept(base, gathered, [], "", "w", NOW)
 

@@ -14,13 +14,14 @@ from plugin_utils_data import (
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.setuid import PACKAGE_DB, SCAN_ERRORS
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
 
 CHECK = CHECKS["setuid"]
 
 
 def diff(before: dict, after: dict, policy=None) -> list[dict]:
-    return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), policy)
+    return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), CheckContext(policy))
 
 
 def only(findings: list[dict]) -> dict:
@@ -235,25 +236,25 @@ def test_accept_folds_exactly_one_finding(after):
     other = setuid_file("/opt/other", package=None)
     before = CHECK.normalize(setuid_result())
     current = CHECK.normalize(with_file(after, other))
-    findings = CHECK.diff("h1", before, current, None)
+    findings = CHECK.diff("h1", before, current, CheckContext())
     target = next(f for f in findings if f["subject"] != "/opt/other")
     folded = CHECK.apply_accept(before, current, target)
-    remaining = CHECK.diff("h1", folded, current, None)
+    remaining = CHECK.diff("h1", folded, current, CheckContext())
     assert [f["subject"] for f in remaining] == ["/opt/other"]
-    assert CHECK.diff("h1", before, current, None) == findings  # the input baseline is not modified
+    assert CHECK.diff("h1", before, current, CheckContext()) == findings  # the input baseline is not modified
 
 
 def test_scan_errors_cannot_be_folded():
     before = CHECK.normalize(setuid_result())
     current = CHECK.normalize(setuid_result(errors=["boom"], stats={"errors": 1}))
-    finding = only(CHECK.diff("h1", before, current, None))
+    finding = only(CHECK.diff("h1", before, current, CheckContext()))
     with pytest.raises(NotFoldable, match="allow rule"):
         CHECK.apply_accept(before, current, finding)
 
 
 def test_fleet_observations():
     current = CHECK.normalize(setuid_result())
-    observations = list(CHECK.fleet_observations("h1", current))
+    observations = list(CHECK.fleet_observations("h1", current, CheckContext()))
     assert ("setuid-path", "/usr/bin/su") in observations
     assert ("setuid-digest", "/usr/bin/su", "util-linux", SHA_SU) in observations
     assert len(observations) == 6

@@ -4,13 +4,14 @@ from plugin_utils_data import NOW, setuid_file, setuid_result, with_file, withou
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
 
 BASELINE = new_baseline("h1", {"setuid": setuid_result()}, NOW)[0]
 
 
 def test_clean_host():
-    result = compare_host("h1", BASELINE, {"setuid": setuid_result()}, None, NOW)
+    result = compare_host("h1", BASELINE, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result == {
         "host": "h1",
         "status": "compared",
@@ -28,7 +29,7 @@ def test_clean_host():
 
 
 def test_no_baseline_is_a_finding_not_a_crash():
-    result = compare_host("h1", None, {"setuid": setuid_result()}, None, NOW)
+    result = compare_host("h1", None, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result["status"] == "no_baseline"
     [finding] = result["findings"]
     assert (finding["kind"], finding["severity"]) == ("coverage", "high")
@@ -38,22 +39,24 @@ def test_no_baseline_is_a_finding_not_a_crash():
 
 
 def test_missing_and_failed_gatherers_are_coverage_findings():
-    missing = compare_host("h1", BASELINE, {}, None, NOW)
+    missing = compare_host("h1", BASELINE, {}, CheckContext(now=NOW))
     assert missing["checks"] == {"setuid": "missing"}
     assert missing["findings"][0]["severity"] == "high"
     assert "check setuid is in the baseline but was not gathered" in missing["findings"][0]["summary"]
-    failed = compare_host("h1", BASELINE, {"setuid": {"failed": True, "msg": "Permission denied: /root"}}, None, NOW)
+    failed = compare_host(
+        "h1", BASELINE, {"setuid": {"failed": True, "msg": "Permission denied: /root"}}, CheckContext(now=NOW)
+    )
     assert failed["checks"] == {"setuid": "error: gatherer failed: Permission denied: /root"}
     assert (
         failed["findings"][0]["summary"]
         == "h1: check setuid was not audited: gatherer failed: Permission denied: /root"
     )
-    assert compare_host("h1", BASELINE, None, None, NOW)["checks"] == {"setuid": "missing"}
+    assert compare_host("h1", BASELINE, None, CheckContext(now=NOW))["checks"] == {"setuid": "missing"}
 
 
 def test_unknown_and_unbaselined_checks():
     empty = {**BASELINE, "checks": {}}
-    result = compare_host("h1", empty, {"setuid": setuid_result(), "egress": {"ok": True}}, None, NOW)
+    result = compare_host("h1", empty, {"setuid": setuid_result(), "egress": {"ok": True}}, CheckContext(now=NOW))
     assert result["checks"]["setuid"] == "no baseline"
     assert result["checks"]["egress"].startswith("error: unknown check 'egress'")
     assert [(f["subject"], f["severity"]) for f in result["findings"]] == [("setuid", "medium"), ("egress", "info")]
@@ -61,7 +64,7 @@ def test_unknown_and_unbaselined_checks():
 
 def test_corrupt_baseline_data_is_a_finding():
     broken = {**BASELINE, "checks": {"setuid": {"files": {}}}}
-    result = compare_host("h1", broken, {"setuid": setuid_result()}, None, NOW)
+    result = compare_host("h1", broken, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result["checks"]["setuid"].startswith("error: cannot compare with the stored baseline (KeyError")
     assert result["worst_severity"] == "high"
 
@@ -79,7 +82,7 @@ def test_findings_sorted_and_policy_applied():
             "severity_overrides": [{"match": "kind == 'removed'", "severity": "medium", "reason": "r", "owner": "o"}],
         }
     )
-    result = compare_host("h1", BASELINE, {"setuid": current}, policy, NOW)
+    result = compare_host("h1", BASELINE, {"setuid": current}, CheckContext(policy, now=NOW))
     assert [(f["severity"], f["subject"]) for f in result["findings"]] == [
         ("critical", "/tmp/x"), ("high", "/usr/bin/su"), ("medium", "/usr/bin/passwd")
     ]  # fmt: skip

@@ -4,6 +4,7 @@ from plugin_utils_data import NOW, SHA_EVIL, SHA_SU, setuid_file, setuid_result,
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet, fleet_fails, host_group
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
 
@@ -19,12 +20,12 @@ GROUPS = {
 
 def host_result(host, gathered, baseline_gathered=None):
     baseline = new_baseline(host, baseline_gathered or gathered, NOW)[0]
-    return {"compare": compare_host(host, baseline, gathered, None, NOW), "gathered": gathered}
+    return {"compare": compare_host(host, baseline, gathered, CheckContext(now=NOW)), "gathered": gathered}
 
 
 def fleet(results, expected=None, problems=None, policy=None, host_groups=None):
     groups = host_groups or {h: host_group(h, GROUPS) for h in results}
-    return analyze_fleet(results, groups, expected or list(results), problems or {}, policy, NOW)
+    return analyze_fleet(results, groups, expected or list(results), problems or {}, CheckContext(policy, now=NOW))
 
 
 def test_host_group_is_the_most_specific():

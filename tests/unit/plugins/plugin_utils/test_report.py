@@ -12,6 +12,7 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils import files
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import report as rp
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet
 
@@ -29,9 +30,9 @@ def report():
             gathered = {
                 "setuid": with_file(setuid_result(), setuid_file(HOSTILE, package=None, user="\x1b]0;pwned\x07"))
             }
-        results[host] = {"compare": compare_host(host, baseline, gathered, None, NOW), "gathered": gathered}
+        results[host] = {"compare": compare_host(host, baseline, gathered, CheckContext(now=NOW)), "gathered": gathered}
     problems = {"web|7": {"status": "unreachable", "msg": "no route\n| fake | row |"}}
-    return analyze_fleet(results, dict.fromkeys(HOSTS, "web"), [*HOSTS, "web|7"], problems, None, NOW)
+    return analyze_fleet(results, dict.fromkeys(HOSTS, "web"), [*HOSTS, "web|7"], problems, CheckContext(now=NOW))
 
 
 def test_json_is_complete_stable_and_ascii(report):
