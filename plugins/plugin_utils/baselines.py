@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable
 from datetime import datetime
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import utc_iso
@@ -44,7 +44,7 @@ def new_baseline(host: str, gathered: dict, now: datetime) -> tuple[dict, list[s
 def accept(
     baseline: dict, observed: dict, findings: Iterable[dict], reason: str, who: str, now: datetime
 ) -> tuple[dict, list[dict], list[dict]]:
-    """Fold reviewed findings of a compare of ``observed`` (gathered data) into a copy of ``baseline``.
+    """Absorb reviewed findings of a compare of ``observed`` (gathered data) into a copy of ``baseline``.
 
     Returns ``(new baseline, accepted findings, skipped)``; ``skipped`` lists ``{"id", "reason"}`` for findings no
     baseline can absorb (fleet and policy findings, scan errors, failed gatherers). Each accepted finding is recorded
@@ -57,8 +57,8 @@ def accept(
     accepted, skipped = [], []
     for finding in findings:
         try:
-            document["checks"] = _fold(document["checks"], current, observed, finding)
-        except NotFoldable as exc:
+            document["checks"] = _absorb(document["checks"], current, observed, finding)
+        except NotAbsorbable as exc:
             skipped.append({"id": finding["id"], "reason": str(exc)})
             continue
         accepted.append(finding)
@@ -79,8 +79,8 @@ def accept(
     return document, accepted, skipped
 
 
-def _fold(checks: dict, current: dict, observed: dict, finding: dict) -> dict:
-    """Baseline ``checks`` with one finding folded in."""
+def _absorb(checks: dict, current: dict, observed: dict, finding: dict) -> dict:
+    """Baseline ``checks`` with one finding absorbed."""
     name = finding["check"]
     if name == COMPARE_CHECK:  # a whole check appeared, disappeared or failed
         check_name = finding["subject"]
@@ -90,10 +90,10 @@ def _fold(checks: dict, current: dict, observed: dict, finding: dict) -> dict:
         elif check_name in checks and check_name not in observed:
             del result[check_name]
         else:
-            raise NotFoldable(f"{finding['summary']}: not something a baseline can absorb; fix the cause")
+            raise NotAbsorbable(f"{finding['summary']}: not something a baseline can absorb; fix the cause")
         return result
     if name not in CHECKS:
-        raise NotFoldable(f"{name} findings compare hosts or rules, not a host with its baseline: use an allow rule")
+        raise NotAbsorbable(f"{name} findings compare hosts or rules, not a host with its baseline: use an allow rule")
     if name not in checks or name not in current:
-        raise NotFoldable(f"check {name} is not in both the baseline and the observed data")
+        raise NotAbsorbable(f"check {name} is not in both the baseline and the observed data")
     return {**checks, name: CHECKS[name].apply_accept(checks[name], current[name], finding)}

@@ -144,7 +144,7 @@ class HostSession:
     def accept(
         self, ids: Iterable[str] = (), checks: Iterable[str] = (), reason: str = "", who: str = "", write: bool = True
     ) -> dict:
-        """Fold the findings of the latest compare with these ids, or of these checks, into the baseline."""
+        """Absorb the findings of the latest compare with these ids, or of these checks, into the baseline."""
         with self._changing(write):  # the baseline read here is the one written back
             return self._accept(set(ids), set(checks), reason, who, write)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 
-class NotFoldable(ValueError):
+class NotAbsorbable(ValueError):
     """An accepted finding that a baseline cannot absorb (a scan error recurs until its cause is fixed)."""
 
 
@@ -36,7 +36,8 @@ class Check:
         raise NotImplementedError
 
     def apply_accept(self, baseline: dict, current: dict, finding: dict) -> dict:
-        """A new baseline (a copy) into which one finding of ``diff(baseline, current)`` is folded."""
+        """A new baseline (a copy) that absorbs one finding of ``diff(baseline, current)``: the same compare no
+        longer reports it."""
         raise NotImplementedError
 
     def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:

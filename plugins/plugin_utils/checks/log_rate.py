@@ -15,7 +15,7 @@ import copy
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.holes import (
     HOUR,
@@ -610,7 +610,7 @@ class LogRateCheck(Check):
             sources.pop(name, None)
         elif rule in ("backward_jumps", "empty", "timezone"):
             if name not in observed:
-                raise NotFoldable(f"log source {name} is not in the observed data any more")
+                raise NotAbsorbable(f"log source {name} is not in the observed data any more")
             if rule == "empty" or name not in sources:
                 sources[name] = copy.deepcopy(observed[name])
             elif rule == "backward_jumps":
@@ -620,8 +620,8 @@ class LogRateCheck(Check):
                 sources[name]["timezone"] = observed[name]["timezone"]
                 sources[name]["hours"] = copy.deepcopy(observed[name]["hours"])
         else:
-            raise NotFoldable(
-                f"a {finding['kind']} finding on {finding['subject']} cannot be folded into the baseline: "
+            raise NotAbsorbable(
+                f"a {finding['kind']} finding on {finding['subject']} cannot be absorbed into the baseline: "
                 "fix its cause, or suppress it with an allow rule"
             )
         return result

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding, max_severity
 
 FILE_FIELDS = (
@@ -309,7 +309,7 @@ class SetuidCheck(Check):
         kind, subject = finding["kind"], finding["subject"]
         if kind in ("added", "changed"):
             if subject not in current["files"]:
-                raise NotFoldable(f"{subject} is not in the observed data any more")
+                raise NotAbsorbable(f"{subject} is not in the observed data any more")
             result["files"][subject] = copy.deepcopy(current["files"][subject])
         elif kind == "removed":
             result["files"].pop(subject, None)
@@ -320,8 +320,8 @@ class SetuidCheck(Check):
         elif kind == "coverage" and subject in baseline["filesystems"]:
             del result["filesystems"][subject]
         else:
-            raise NotFoldable(
-                f"a {kind} finding on {subject} cannot be folded into the baseline: "
+            raise NotAbsorbable(
+                f"a {kind} finding on {subject} cannot be absorbed into the baseline: "
                 "fix its cause, or suppress it with an allow rule"
             )
         return result

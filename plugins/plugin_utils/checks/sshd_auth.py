@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal, normal
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 
 FAILURE_FIELDS = ("source", "user", "invalid_user", "kind", "count", "first_seen", "last_seen")
@@ -325,7 +325,7 @@ class SshdAuthCheck(Check):
             source, user = details.get("source"), details.get("user")
             entries = [e for e in current["failures"] if (e["source"], e["user"]) == (source, user)]
             if not entries:
-                raise NotFoldable(f"failures of {user}@{source} are not in the observed data any more")
+                raise NotAbsorbable(f"failures of {user}@{source} are not in the observed data any more")
             kinds = {e["kind"] for e in entries}
             result["failures"] = [
                 e for e in result["failures"] if not ((e["source"], e["user"]) == (source, user) and e["kind"] in kinds)
@@ -333,11 +333,11 @@ class SshdAuthCheck(Check):
         elif subject.startswith("accepted "):
             key = subject[len("accepted ") :]
             if key not in current["accepted"]:
-                raise NotFoldable(f"the login {key} is not in the observed data any more")
+                raise NotAbsorbable(f"the login {key} is not in the observed data any more")
             result["accepted"][key] = copy.deepcopy(current["accepted"][key])
         else:
-            raise NotFoldable(
-                f"a {finding['kind']} finding on {subject} cannot be folded into the baseline: "
+            raise NotAbsorbable(
+                f"a {finding['kind']} finding on {subject} cannot be absorbed into the baseline: "
                 "fix its cause, or suppress it with an allow rule"
             )
         return result

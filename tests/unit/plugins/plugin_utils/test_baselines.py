@@ -25,7 +25,7 @@ def test_new_baseline_document():
     assert warnings == ["teleport: unknown check 'teleport' (known: log_rate, setuid, sshd_auth); left out"]
 
 
-def test_accept_folds_selected_findings_and_records_who_why_when():
+def test_accept_absorbs_selected_findings_and_records_who_why_when():
     base = baseline()
     observed = {
         "setuid": with_file(

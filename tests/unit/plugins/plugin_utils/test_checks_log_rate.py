@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import accept, new_baseline
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.holes import hour_iso, hour_label, parse_hour
@@ -386,7 +386,7 @@ def test_errors_cannot_be_accepted():
     baseline = CHECK.normalize(baseline_result())
     current = CHECK.normalize(current_result(source(SYSLOG, START, NOW, error="permission denied", hours={})))
     finding = only(CHECK.diff("h1", baseline, current, CheckContext()))
-    with pytest.raises(NotFoldable):
+    with pytest.raises(NotAbsorbable):
         CHECK.apply_accept(baseline, current, finding)
 
 

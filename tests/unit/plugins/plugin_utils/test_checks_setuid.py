@@ -12,7 +12,7 @@ from plugin_utils_data import (
     without_file,
 )
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.setuid import PACKAGE_DB, SCAN_ERRORS
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
@@ -232,23 +232,23 @@ def test_ids_are_stable_across_runs_and_differ_between_changes():
     ],
     ids=["added", "removed", "changed", "filesystem", "package-db"],
 )
-def test_accept_folds_exactly_one_finding(after):
+def test_accept_absorbs_exactly_one_finding(after):
     other = setuid_file("/opt/other", package=None)
     before = CHECK.normalize(setuid_result())
     current = CHECK.normalize(with_file(after, other))
     findings = CHECK.diff("h1", before, current, CheckContext())
     target = next(f for f in findings if f["subject"] != "/opt/other")
-    folded = CHECK.apply_accept(before, current, target)
-    remaining = CHECK.diff("h1", folded, current, CheckContext())
+    absorbed = CHECK.apply_accept(before, current, target)
+    remaining = CHECK.diff("h1", absorbed, current, CheckContext())
     assert [f["subject"] for f in remaining] == ["/opt/other"]
     assert CHECK.diff("h1", before, current, CheckContext()) == findings  # the input baseline is not modified
 
 
-def test_scan_errors_cannot_be_folded():
+def test_scan_errors_cannot_be_absorbed():
     before = CHECK.normalize(setuid_result())
     current = CHECK.normalize(setuid_result(errors=["boom"], stats={"errors": 1}))
     finding = only(CHECK.diff("h1", before, current, CheckContext()))
-    with pytest.raises(NotFoldable, match="allow rule"):
+    with pytest.raises(NotAbsorbable, match="allow rule"):
         CHECK.apply_accept(before, current, finding)
 
 

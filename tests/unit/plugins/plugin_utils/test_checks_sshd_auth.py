@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet
@@ -138,9 +138,9 @@ def test_baseline_failures_and_accept():
     newer = result([failure("10.0.0.5", "root", count=3, last="2025-10-02T09:00:00Z")])
     findings, baseline, current = judge(base, newer)
     assert len(findings) == 1
-    folded = CHECK.apply_accept(baseline, current, findings[0])
-    assert CHECK.diff("web1", folded, current, context_with()) == []
-    with pytest.raises(NotFoldable):
+    absorbed = CHECK.apply_accept(baseline, current, findings[0])
+    assert CHECK.diff("web1", absorbed, current, context_with()) == []
+    with pytest.raises(NotAbsorbable):
         CHECK.apply_accept(baseline, CHECK.normalize(result()), findings[0])
 
 
@@ -166,8 +166,8 @@ def test_new_logins():
     assert "no inventory host" in by_subject["accepted root@10.9.9.9"]["summary"]
     assert by_subject["accepted deploy@10.0.0.8"]["before"] == {"fingerprints": ["SHA256:k1"]}
     assert by_subject["accepted deploy@10.0.0.8"]["after"] == {"fingerprints": ["SHA256:k2"]}
-    folded = CHECK.apply_accept(baseline, observed, by_subject["accepted root@10.9.9.9"])
-    assert "accepted root@10.9.9.9" not in {f["subject"] for f in CHECK.diff("web1", folded, observed, context)}
+    absorbed = CHECK.apply_accept(baseline, observed, by_subject["accepted root@10.9.9.9"])
+    assert "accepted root@10.9.9.9" not in {f["subject"] for f in CHECK.diff("web1", absorbed, observed, context)}
 
 
 def test_policy_knobs_window_and_ignores():
