@@ -13,7 +13,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable, normalize_result
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import (
+    BASELINE_UNREADABLE,
+    CHECK_MISSING,
+    CHECK_UNBASELINED,
+    COMPARE_CHECK,
+)
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import utc_iso
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import SCHEMA
@@ -80,20 +85,30 @@ def accept(
 
 
 def _absorb(checks: dict, current: dict, observed: dict, finding: dict) -> dict:
-    """Baseline ``checks`` with one finding absorbed."""
+    """Baseline ``checks`` with one finding absorbed, decided by the finding's ``rule``."""
     name = finding["check"]
-    if name == COMPARE_CHECK:  # a whole check appeared, disappeared or failed
-        check_name = finding["subject"]
-        result = dict(checks)
-        if check_name in current:
-            result[check_name] = copy.deepcopy(current[check_name])
-        elif check_name in checks and check_name not in observed:
-            del result[check_name]
-        else:
-            raise NotAbsorbable(f"{finding['summary']}: not something a baseline can absorb; fix the cause")
-        return result
-    if name not in CHECKS:
+    if name != COMPARE_CHECK and name not in CHECKS:
         raise NotAbsorbable(f"{name} findings compare hosts or rules, not a host with its baseline: use an allow rule")
+    if not finding.get("rule"):  # a finding kept from a version before findings named their rule
+        raise NotAbsorbable(
+            f"finding {finding['id']} names no rule (made by an older fleetwatch.audit): compare again and accept "
+            "the finding of that compare"
+        )
+    if name == COMPARE_CHECK:
+        return _absorb_check(checks, current, observed, finding)
     if name not in checks or name not in current:
         raise NotAbsorbable(f"check {name} is not in both the baseline and the observed data")
     return {**checks, name: CHECKS[name].apply_accept(checks[name], current[name], finding)}
+
+
+def _absorb_check(checks: dict, current: dict, observed: dict, finding: dict) -> dict:
+    """A finding about a whole check (its name is the subject): take its new data, or drop a retired check."""
+    check_name, rule = finding["subject"], finding["rule"]
+    result = dict(checks)
+    if rule in (CHECK_UNBASELINED, BASELINE_UNREADABLE) and check_name in current:
+        result[check_name] = copy.deepcopy(current[check_name])
+    elif rule == CHECK_MISSING and check_name in checks and check_name not in observed:
+        del result[check_name]
+    else:
+        raise NotAbsorbable(f"{finding['summary']}: not something a baseline can absorb; fix the cause")
+    return result

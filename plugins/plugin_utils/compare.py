@@ -16,10 +16,17 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
 
 # ``check`` of findings about a whole check (missing, failed, without baseline); their subject is the check name.
 COMPARE_CHECK = "compare"
+# Their rules (docs/findings.md, "Whole checks"); an accept absorbs the first three (baselines.py).
+CHECK_MISSING = "check_missing"  # in the baseline, not gathered
+CHECK_UNBASELINED = "check_unbaselined"  # gathered, no baseline data
+BASELINE_UNREADABLE = "baseline_unreadable"  # the stored baseline data cannot be compared with
+GATHERER_ERROR = "gatherer_error"  # failed, skipped or malformed
+CHECK_UNKNOWN = "check_unknown"  # gathered data this version does not judge
+NO_BASELINE = "no_baseline"  # the host has no baseline at all
 
 
-def _check_finding(host: str, name: str, severity: str, summary: str, before=None, after=None) -> dict:
-    return make_finding(host, COMPARE_CHECK, "coverage", severity, name, summary, before=before, after=after)
+def _check_finding(host: str, name: str, rule: str, severity: str, summary: str, before=None, after=None) -> dict:
+    return make_finding(host, COMPARE_CHECK, "coverage", severity, name, summary, before=before, after=after, rule=rule)
 
 
 def _compare_check(
@@ -34,22 +41,23 @@ def _compare_check(
     """Status of one check for the host and its findings; ``current`` is its normalised data or ``error`` why not."""
     if name not in gathered:
         summary = f"{host}: check {name} is in the baseline but was not gathered, so it was not audited"
-        return "missing", [_check_finding(host, name, "high", summary, before={"check": name})]
+        return "missing", [_check_finding(host, name, CHECK_MISSING, "high", summary, before={"check": name})]
     if error and name not in CHECKS:
         summary = f"{host}: gathered data of check {name} is not judged by this version of fleetwatch.audit"
-        return f"error: {error}", [_check_finding(host, name, "info", summary, after={"check": name})]
+        return f"error: {error}", [_check_finding(host, name, CHECK_UNKNOWN, "info", summary, after={"check": name})]
     if error:
         summary = f"{host}: check {name} was not audited: {error}"
-        return f"error: {error}", [_check_finding(host, name, "high", summary, after={"error": error})]
+        return f"error: {error}", [_check_finding(host, name, GATHERER_ERROR, "high", summary, after={"error": error})]
     if name not in baseline_checks:
         summary = f"{host}: check {name} has no baseline data: accept it or take a new snapshot"
-        return "no baseline", [_check_finding(host, name, "medium", summary, after={"check": name})]
+        return "no baseline", [_check_finding(host, name, CHECK_UNBASELINED, "medium", summary, after={"check": name})]
     try:
         return "ok", CHECKS[name].diff(host, baseline_checks[name], current, context)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         error = f"cannot compare with the stored baseline ({type(exc).__name__}: {exc})"
         summary = f"{host}: check {name} was not audited: {error}"
-        return f"error: {error}", [_check_finding(host, name, "high", summary, after={"error": error})]
+        after = {"error": error}
+        return f"error: {error}", [_check_finding(host, name, BASELINE_UNREADABLE, "high", summary, after=after)]
 
 
 def inventory(checks: dict) -> dict:
@@ -72,7 +80,7 @@ def compare_host(host: str, baseline: dict | None, gathered: dict | None, contex
     if baseline is None:
         status = "no_baseline"
         summary = f"{host}: no baseline for host {host}: run the snapshot playbook"
-        findings.append(make_finding(host, COMPARE_CHECK, "coverage", "high", "baseline", summary))
+        findings.append(make_finding(host, COMPARE_CHECK, "coverage", "high", "baseline", summary, rule=NO_BASELINE))
         for name, (_data, error) in sorted(normalized.items()):
             checks[name] = f"error: {error}" if error else "ok"
     else:

@@ -124,7 +124,8 @@ def _outliers(group: str, check_name: str, by_host: dict, fleet_settings: dict) 
             "compared": compared,
         }
         findings.extend(
-            make_finding(host, check_name, "anomaly", "high", observation[1], summary, after=after) for host in hosts
+            make_finding(host, check_name, "anomaly", "high", observation[1], summary, after=after, rule="outlier")
+            for host in hosts
         )
     return findings
 
@@ -177,7 +178,8 @@ def _host_entry(host: str, result: dict | None, problem: dict | None, group: str
     )
     entry.update(status=status, reason=reason)
     summary = f"{host} was not audited: {status} ({reason})"
-    finding = make_finding(host, FLEET_CHECK, "coverage", "high", host, summary, after={"status": status})
+    after = {"status": status}
+    finding = make_finding(host, FLEET_CHECK, "coverage", "high", host, summary, after=after, rule="not_audited")
     return entry, [finding]
 
 

@@ -181,7 +181,9 @@ class _Judge:
         self.downtime: dict[tuple[float, str], list[dict]] = {}
 
     def finding(self, kind: str, severity: str, subject: str, summary: str, **fields) -> dict:
-        return make_finding(self.host, self.check.name, kind, severity, subject, summary, **fields)
+        """A finding of this host; its rule is the one its details name (``after.rule``, else ``before.rule``)."""
+        rule = (fields.get("after") or fields.get("before"))["rule"]
+        return make_finding(self.host, self.check.name, kind, severity, subject, summary, **fields, rule=rule)
 
     def is_accepted(self, name: str, hour: int) -> bool:
         return any(start <= hour < end for start, end in self.accepted.get(name, ()))
@@ -599,7 +601,7 @@ class LogRateCheck(Check):
         result = copy.deepcopy(baseline)
         result.setdefault("accepted_hours", [])
         details = finding.get("after") or finding.get("before") or {}
-        rule, name = details.get("rule"), details.get("source")
+        rule, name = finding["rule"], details.get("source")
         sources, observed = result["sources"], current["sources"]
         if rule in ("hole", "rewrite", "rotation_gap"):
             result["accepted_hours"].append({"source": name, "start": details["start"], "end": details["end"]})
@@ -621,8 +623,8 @@ class LogRateCheck(Check):
                 sources[name]["hours"] = copy.deepcopy(observed[name]["hours"])
         else:
             raise NotAbsorbable(
-                f"a {finding['kind']} finding on {finding['subject']} cannot be absorbed into the baseline: "
-                "fix its cause, or suppress it with an allow rule"
+                f"a {finding['kind']} finding on {finding['subject']} (rule {rule}) cannot be absorbed into the "
+                "baseline: fix its cause, or suppress it with an allow rule"
             )
         return result
 

@@ -28,6 +28,9 @@ FAILURE_FIELDS = ("source", "user", "invalid_user", "kind", "count", "first_seen
 TOTAL_FIELDS = ("attempts", "sources", "internal_sources", "internal_attempts", "folded_sources", "accepted")
 INVALID_KINDS = ("invalid_user",)
 MAX_USERS_NAMED = 5
+# Rules of the findings (docs/findings.md); apply_accept decides by them.
+INTERNAL_FAILURE, NEW_LOGIN, NEW_KEY = "internal_failure", "new_login", "new_key"
+SOURCE_ERROR, UNKNOWN_USERS = "source_error", "unknown_users"
 
 
 def _text(value: object, what: str, allow_none: bool = False) -> str | None:
@@ -227,7 +230,8 @@ class SshdAuthCheck(Check):
                     summary,
                     after=after,
                     since=first,
-                    identity={"rule": "internal_failure", "source": source, "user": user, "last_seen": last},
+                    rule=INTERNAL_FAILURE,
+                    identity={"rule": INTERNAL_FAILURE, "source": source, "user": user, "last_seen": last},
                 )
             )
         return findings
@@ -266,7 +270,8 @@ class SshdAuthCheck(Check):
                         summary,
                         after=after,
                         since=pair["first_seen"],
-                        identity={"rule": "new_login", "user": user, "source": source},
+                        rule=NEW_LOGIN,
+                        identity={"rule": NEW_LOGIN, "user": user, "source": source},
                     )
                 )
                 continue
@@ -287,7 +292,8 @@ class SshdAuthCheck(Check):
                         before={"fingerprints": before.get("fingerprints") or []},
                         after={"fingerprints": pair["fingerprints"]},
                         since=pair["first_seen"],
-                        identity={"rule": "new_key", "user": user, "source": source, "keys": new_keys},
+                        rule=NEW_KEY,
+                        identity={"rule": NEW_KEY, "user": user, "source": source, "keys": new_keys},
                     )
                 )
         return findings
@@ -310,7 +316,8 @@ class SshdAuthCheck(Check):
                     f"source {source['name']}",
                     summary,
                     after={"source": source["name"], "error": source["error"]},
-                    identity={"rule": "source_error", "source": source["name"], "error": source["error"]},
+                    rule=SOURCE_ERROR,
+                    identity={"rule": SOURCE_ERROR, "source": source["name"], "error": source["error"]},
                 )
             )
         return findings
@@ -319,9 +326,9 @@ class SshdAuthCheck(Check):
         result = copy.deepcopy(baseline)
         result.setdefault("failures", [])
         result.setdefault("accepted", {})
-        subject = finding.get("subject") or ""
+        rule, subject = finding["rule"], finding["subject"]
         details = finding.get("after") or {}
-        if subject.startswith("failed "):
+        if rule == INTERNAL_FAILURE:
             source, user = details.get("source"), details.get("user")
             entries = [e for e in current["failures"] if (e["source"], e["user"]) == (source, user)]
             if not entries:
@@ -330,14 +337,14 @@ class SshdAuthCheck(Check):
             result["failures"] = [
                 e for e in result["failures"] if not ((e["source"], e["user"]) == (source, user) and e["kind"] in kinds)
             ] + copy.deepcopy(entries)
-        elif subject.startswith("accepted "):
-            key = subject[len("accepted ") :]
+        elif rule in (NEW_LOGIN, NEW_KEY):
+            key = subject[len("accepted ") :]  # the subject is "accepted <pair key>"
             if key not in current["accepted"]:
                 raise NotAbsorbable(f"the login {key} is not in the observed data any more")
             result["accepted"][key] = copy.deepcopy(current["accepted"][key])
         else:
             raise NotAbsorbable(
-                f"a {finding['kind']} finding on {subject} cannot be absorbed into the baseline: "
+                f"a {finding['kind']} finding on {subject} (rule {rule}) cannot be absorbed into the baseline: "
                 "fix its cause, or suppress it with an allow rule"
             )
         return result
@@ -409,7 +416,8 @@ def unknown_user_findings(per_host: Mapping[str, dict], context) -> list[dict]:
                     summary,
                     after=after,
                     since=min((e["first_seen"] for e in entries if e["first_seen"]), default=None),
-                    identity={"rule": "unknown_users", "source": source, "users": names},
+                    rule=UNKNOWN_USERS,
+                    identity={"rule": UNKNOWN_USERS, "source": source, "users": names},
                 )
             )
     return findings

@@ -78,3 +78,23 @@ def test_accept_skips_fleet_findings():
     document, accepted, skipped = accept(baseline(), {"setuid": setuid_result()}, [outlier], "r", "w", NOW)
     assert document == baseline()
     assert accepted == [] and "use an allow rule" in skipped[0]["reason"]
+
+
+def test_accept_decides_by_rule_and_names_a_finding_without_one():
+    base = baseline()
+    observed = {"setuid": with_file(setuid_result(), setuid_file("/opt/a", package=None))}
+    (finding,) = compare_host("h1", base, observed, CheckContext(now=NOW))["findings"]
+    assert finding["rule"] == "new_file"
+    # The rule decides, not the kind: the same finding under another kind is still a new file to take in.
+    document, accepted, skipped = accept(base, observed, [{**finding, "kind": "anomaly"}], "r", "w", NOW)
+    assert skipped == [] and "/opt/a" in document["checks"]["setuid"]["files"]
+    legacy = {key: value for key, value in finding.items() if key != "rule"}  # kept from an older version
+    document, accepted, skipped = accept(base, observed, [legacy], "r", "w", NOW)
+    assert accepted == [] and document == base
+    assert skipped == [
+        {
+            "id": finding["id"],
+            "reason": f"finding {finding['id']} names no rule (made by an older fleetwatch.audit): compare again and "
+            "accept the finding of that compare",
+        }
+    ]
