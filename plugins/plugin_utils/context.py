@@ -24,7 +24,7 @@ class CheckContext:
         now: datetime | None = None,
     ):
         self.policy = policy if policy is not None else Policy()
-        self.inventory_addresses = {host: list(values) for host, values in (inventory_addresses or {}).items()}
+        self.inventory_addresses = dict(inventory_addresses or {})
         self.now = as_utc(now or datetime.now(timezone.utc))
         # Which inventory host an address names, for naming login sources by host.
         self.address_hosts = address_hosts(self.inventory_addresses)
