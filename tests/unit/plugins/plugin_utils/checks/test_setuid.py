@@ -24,6 +24,12 @@ def diff(before: dict, after: dict, policy=None) -> list[dict]:
     return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), CheckContext(policy))
 
 
+def finding_for(path: str, **changes) -> dict:
+    """The one finding of a scan where ``path`` is (or became) a file with ``changes``."""
+    before = setuid_result()
+    return only(diff(before, with_file(before, setuid_file(path, **changes))))
+
+
 def only(findings: list[dict]) -> dict:
     assert len(findings) == 1, [f["summary"] for f in findings]
     return findings[0]
@@ -71,9 +77,7 @@ def test_same_data_with_new_inode_and_ctime_is_clean():
     ],
 )
 def test_new_file_severity(changes, severity, words):
-    before = setuid_result()
-    after = with_file(before, setuid_file("/usr/local/bin/x", **changes))
-    finding = only(diff(before, after))
+    finding = finding_for("/usr/local/bin/x", **changes)
     assert finding["kind"] == "added"
     assert finding["severity"] == severity
     assert finding["subject"] == "/usr/local/bin/x"
@@ -124,9 +128,7 @@ def test_new_capability_file():
     ],
 )
 def test_changed_file_severity(changes, severity, words):
-    before = setuid_result()
-    after = with_file(before, setuid_file("/usr/bin/su", **changes))
-    finding = only(diff(before, after))
+    finding = finding_for("/usr/bin/su", **changes)
     assert finding["kind"] == "changed"
     assert finding["severity"] == severity
     assert finding["summary"].startswith("h1: ")
