@@ -72,7 +72,9 @@ def _observe(usable: Mapping[str, dict], host_groups: Mapping[str, str], context
     return observed
 
 
-def _fleet_views(usable: Mapping[str, dict], host_results: Mapping[str, dict], context: CheckContext):
+def _fleet_views(
+    usable: Mapping[str, dict], host_results: Mapping[str, dict], context: CheckContext
+) -> tuple[list[dict], dict]:
     """Each check's fleet-wide findings and report sections, over the hosts that gathered it."""
     findings, sections = [], {}
     for name, per_host in sorted(usable.items()):

@@ -36,8 +36,9 @@ class Check:
         raise NotImplementedError
 
     def apply_accept(self, baseline: dict, current: dict, finding: dict) -> dict:
-        """A new baseline (a copy) that absorbs one finding of ``diff(baseline, current)``: the same compare no
-        longer reports it."""
+        """A new baseline (a copy) that absorbs one finding of ``diff(baseline, current)``, so that the same compare no
+        longer reports it; what it takes in is decided by ``finding["rule"]``. Raise :class:`NotAbsorbable` for a
+        rule no baseline can absorb."""
         raise NotImplementedError
 
     def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:

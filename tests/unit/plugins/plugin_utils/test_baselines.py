@@ -98,3 +98,13 @@ def test_accept_decides_by_rule_and_names_a_finding_without_one():
             "accept the finding of that compare",
         }
     ]
+
+
+def test_accept_replaces_baseline_data_that_cannot_be_compared():
+    broken = {**baseline(), "checks": {"setuid": {"files": {}}}}  # stored by another version
+    gathered = {"setuid": setuid_result()}
+    (finding,) = compare_host("h1", broken, gathered, CheckContext(now=NOW))["findings"]
+    assert finding["rule"] == "baseline_unreadable"
+    document, accepted, skipped = accept(broken, gathered, [finding], "new data format", "w", NOW)
+    assert accepted == [finding] and skipped == []
+    assert compare_host("h1", document, gathered, CheckContext(now=NOW))["findings"] == []

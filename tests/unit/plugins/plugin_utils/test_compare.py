@@ -32,7 +32,7 @@ def test_no_baseline_is_a_finding_not_a_crash():
     result = compare_host("h1", None, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result["status"] == "no_baseline"
     [finding] = result["findings"]
-    assert (finding["kind"], finding["severity"]) == ("coverage", "high")
+    assert (finding["kind"], finding["severity"], finding["rule"]) == ("coverage", "high", "no_baseline")
     assert finding["summary"] == "h1: no baseline for host h1: run the snapshot playbook"
     assert result["checks"] == {"setuid": "ok"}
     assert result["worst_severity"] == "high"
@@ -41,12 +41,13 @@ def test_no_baseline_is_a_finding_not_a_crash():
 def test_missing_and_failed_gatherers_are_coverage_findings():
     missing = compare_host("h1", BASELINE, {}, CheckContext(now=NOW))
     assert missing["checks"] == {"setuid": "missing"}
-    assert missing["findings"][0]["severity"] == "high"
+    assert (missing["findings"][0]["severity"], missing["findings"][0]["rule"]) == ("high", "check_missing")
     assert "check setuid is in the baseline but was not gathered" in missing["findings"][0]["summary"]
     failed = compare_host(
         "h1", BASELINE, {"setuid": {"failed": True, "msg": "Permission denied: /root"}}, CheckContext(now=NOW)
     )
     assert failed["checks"] == {"setuid": "error: gatherer failed: Permission denied: /root"}
+    assert failed["findings"][0]["rule"] == "gatherer_error"
     assert (
         failed["findings"][0]["summary"]
         == "h1: check setuid was not audited: gatherer failed: Permission denied: /root"
@@ -60,6 +61,7 @@ def test_unknown_and_unbaselined_checks():
     assert result["checks"]["setuid"] == "no baseline"
     assert result["checks"]["egress"].startswith("error: unknown check 'egress'")
     assert [(f["subject"], f["severity"]) for f in result["findings"]] == [("setuid", "medium"), ("egress", "info")]
+    assert [f["rule"] for f in result["findings"]] == ["check_unbaselined", "check_unknown"]
 
 
 def test_corrupt_baseline_data_is_a_finding():
@@ -67,6 +69,7 @@ def test_corrupt_baseline_data_is_a_finding():
     result = compare_host("h1", broken, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result["checks"]["setuid"].startswith("error: cannot compare with the stored baseline (KeyError")
     assert result["worst_severity"] == "high"
+    assert [f["rule"] for f in result["findings"]] == ["baseline_unreadable"]
 
 
 def test_findings_sorted_and_policy_applied():

@@ -93,7 +93,9 @@ def diff(before: dict, after: dict, policy=None) -> list[dict]:
 
 
 def rules(findings: list[dict]) -> list[tuple]:
-    return [((f["after"] or f["before"])["rule"], f["severity"]) for f in findings]
+    """(rule, severity) of each finding; the rule its details name is the finding's ``rule``."""
+    assert all(f["rule"] == (f["after"] or f["before"])["rule"] for f in findings)
+    return [(f["rule"], f["severity"]) for f in findings]
 
 
 def only(findings: list[dict]) -> dict:

@@ -78,7 +78,7 @@ def test_same_data_with_new_inode_and_ctime_is_clean():
 )
 def test_new_file_severity(changes, severity, words):
     finding = finding_for("/usr/local/bin/x", **changes)
-    assert finding["kind"] == "added"
+    assert (finding["kind"], finding["rule"]) == ("added", "new_file")
     assert finding["severity"] == severity
     assert finding["subject"] == "/usr/local/bin/x"
     assert words in finding["summary"]
@@ -129,7 +129,7 @@ def test_new_capability_file():
 )
 def test_changed_file_severity(changes, severity, words):
     finding = finding_for("/usr/bin/su", **changes)
-    assert finding["kind"] == "changed"
+    assert (finding["kind"], finding["rule"]) == ("changed", "file_changed")
     assert finding["severity"] == severity
     assert finding["summary"].startswith("h1: ")
     assert "/usr/bin/su changed: " in finding["summary"]
@@ -161,6 +161,7 @@ def test_removed_file_is_low():
     before = setuid_result()
     finding = only(diff(before, without_file(before, "/usr/bin/passwd")))
     assert (finding["kind"], finding["severity"], finding["subject"]) == ("removed", "low", "/usr/bin/passwd")
+    assert finding["rule"] == "file_removed"
     assert finding["before"]["package"] == "passwd" and finding["after"] is None
     assert "h1: setuid file /usr/bin/passwd" in finding["summary"] and "is gone" in finding["summary"]
 
@@ -169,6 +170,7 @@ def test_filesystem_no_longer_scanned_is_a_coverage_gap():
     before = setuid_result()
     finding = only(diff(before, setuid_result(mounts=filesystems("/home"))))
     assert (finding["kind"], finding["severity"], finding["subject"]) == ("coverage", "medium", "/home")
+    assert finding["rule"] == "filesystem_unscanned"
     assert finding["summary"] == (
         "h1: filesystem /home (ext4) was scanned for setuid files in the baseline but not now: excluded by option"
     )
@@ -189,6 +191,7 @@ def test_package_database_lost_and_scan_errors():
     )
     found = {f["subject"]: f for f in diff(before, after)}
     assert set(found) == {PACKAGE_DB, SCAN_ERRORS}
+    assert (found[PACKAGE_DB]["rule"], found[SCAN_ERRORS]["rule"]) == ("package_db_changed", "scan_errors")
     assert found[PACKAGE_DB]["severity"] == "medium"
     assert "was dpkg in the baseline and is unavailable now (dpkg status unreadable)" in found[PACKAGE_DB]["summary"]
     assert found[SCAN_ERRORS]["severity"] == "low"

@@ -118,6 +118,7 @@ def test_failures_from_inside():
     assert root["after"]["source_hosts"] == ["app1"] and "10.0.0.5 (app1)" in root["summary"]
     assert root["since"] == "2025-10-01T10:00:00Z" and root["after"]["last_seen"] == "2025-10-01T10:05:00Z"
     assert by_subject["failed admin@10.0.0.6"]["severity"] == "critical"
+    assert {f["rule"] for f in findings} == {"internal_failure"}
     assert "does not exist on web1" in by_subject["failed admin@10.0.0.6"]["summary"]
     assert by_subject["failed deploy@192.0.2.10"]["severity"] == "high"
 
@@ -164,6 +165,9 @@ def test_new_logins():
         "accepted root@10.9.9.9": "high",
     }
     assert "no inventory host" in by_subject["accepted root@10.9.9.9"]["summary"]
+    assert {s: f["rule"] for s, f in by_subject.items() if f["rule"] != "new_login"} == {
+        "accepted deploy@10.0.0.8": "new_key"
+    }
     assert by_subject["accepted deploy@10.0.0.8"]["before"] == {"fingerprints": ["SHA256:k1"]}
     assert by_subject["accepted deploy@10.0.0.8"]["after"] == {"fingerprints": ["SHA256:k2"]}
     absorbed = CHECK.apply_accept(baseline, observed, by_subject["accepted root@10.9.9.9"])
@@ -193,6 +197,7 @@ def test_unreadable_source_is_coverage():
     sources = [{"name": "journal", "kind": "journal", "error": "journalctl exited with 1"}]
     findings, _b, _c = judge(result(), result(sources=sources))
     assert [(f["kind"], f["severity"], f["subject"]) for f in findings] == [("coverage", "medium", "source journal")]
+    assert findings[0]["rule"] == "source_error"
     findings, _b, _c = judge(result(sources=sources), result(sources=sources))
     assert findings[0]["severity"] == "info"
 
@@ -230,6 +235,7 @@ def test_fleet_users_that_exist_nowhere():
         ("web1", "medium", "unknown users from 10.0.0.5", ["oracle"]),
         ("web1", "medium", "unknown users from 198.51.100.4", ["ghost"]),
     ]
+    assert {f["rule"] for f in findings} == {"unknown_users"}
     per_host["db1"]["local_users"] = []
     assert CHECK.fleet_findings(per_host, context_with()) == []  # a host's user list is unknown: not judged
 
