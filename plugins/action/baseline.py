@@ -12,6 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import engine
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import inventory_addresses
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import FAIL_ON_CHOICES
 
 ARGUMENT_SPEC = {
@@ -43,7 +44,7 @@ class ActionModule(ActionBase):
         write = not self._task.check_mode
         try:
             # The inventory's host addresses are internal for the checks that judge sources (sshd_auth).
-            addresses = engine.inventory_addresses(getattr(task_vars.get("hostvars"), "_inventory", None))
+            addresses = inventory_addresses(getattr(task_vars.get("hostvars"), "_inventory", None))
             session = engine.HostSession(
                 host,
                 store_dir,

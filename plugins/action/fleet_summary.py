@@ -10,6 +10,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import engine
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import inventory_addresses
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import FAIL_ON_CHOICES
 
 ARGUMENT_SPEC = {
@@ -51,7 +52,7 @@ class ActionModule(ActionBase):
                 policy_path=args["policy"],
                 fail_on=args["fail_on"],
                 now=datetime.now(timezone.utc),
-                host_addresses=engine.inventory_addresses(getattr(hostvars, "_inventory", None)),
+                inventory_addresses=inventory_addresses(getattr(hostvars, "_inventory", None)),
             )
             if args["report_dir"] and not self._task.check_mode:
                 result["report_paths"] = engine.write_fleet_reports(report, args["report_dir"])

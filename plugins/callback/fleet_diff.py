@@ -66,6 +66,7 @@ from datetime import datetime, timezone
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import engine
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import inventory_addresses
 
 
 class CallbackModule(CallbackBase):
@@ -79,7 +80,7 @@ class CallbackModule(CallbackBase):
         self._play_hosts = []
         self._audit_play = False
         self._host_groups = {}
-        self._host_addresses = {}
+        self._inventory_addresses = {}
         self._expected = []
         # (host, task uuid) -> (kind, payload): keyed by task and host so strategy free and serial keep every result.
         self._results = {}
@@ -98,7 +99,7 @@ class CallbackModule(CallbackBase):
         inventory = play.get_variable_manager()._inventory
         hosts = inventory.get_hosts(play.hosts, order=play.order)
         self._play_hosts = [h.get_name() for h in hosts]
-        self._host_addresses = engine.inventory_addresses(inventory)
+        self._inventory_addresses = inventory_addresses(inventory)
         groups = {name: [h.get_name() for h in group.get_hosts()] for name, group in inventory.groups.items()}
         for host in self._play_hosts:
             self._host_groups[host] = engine.host_group(host, groups)
@@ -149,7 +150,7 @@ class CallbackModule(CallbackBase):
             policy_path=self.get_option("policy"),
             fail_on=self.get_option("fail_on"),
             now=datetime.now(timezone.utc),
-            host_addresses=self._host_addresses,
+            inventory_addresses=self._inventory_addresses,
         )
         paths = engine.write_fleet_reports(report, self.get_option("report_dir"))
         if self.get_option("show_summary"):

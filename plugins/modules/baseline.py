@@ -15,8 +15,8 @@ description:
   - O(state=compare) loads the host's baseline, diffs the gathered data against it, applies the policy and returns the
     findings. The host fails when a finding that is not suppressed reaches O(fail_on), so C(ansible-playbook)'s recap
     and AWX show which hosts drifted. A host with no baseline gets a C(coverage) finding, never a crash.
-  - O(state=accept) folds findings of the host's latest compare into its baseline, recording who accepted them, why and
-    when. The baseline before the accept stays in the history.
+  - O(state=accept) absorbs findings of the host's latest compare into its baseline, recording who accepted them, why
+    and when. The baseline before the accept stays in the history.
   - O(state=restore) makes a previous baseline of the host current again, by default the latest one in the history,
     which undoes the last accept or snapshot. The baseline it replaces goes to the history too.
   - Judgement lives in the collection's plugin_utils; see the collection's C(docs/findings.md) for every rule.

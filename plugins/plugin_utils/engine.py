@@ -6,12 +6,14 @@ report from whatever a run produced. Thin glue over compare, store, policy, flee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import datetime
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import accept, new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECK_BY_MODULE
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK, compare_host, inventory
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import FleetwatchError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
     active,
@@ -21,7 +23,7 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet, host_group
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import load_policy
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.report import render_terminal, write_reports
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import DirectoryStore, accept, new_baseline
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import DirectoryStore
 
 EngineError = FleetwatchError
 COLLECTION_PREFIX = "fleetwatch.audit."
@@ -34,9 +36,7 @@ __all__ = [
     "HostSession",
     "Observations",
     "fleet_report",
-    "host_addresses",
     "host_group",
-    "inventory_addresses",
     "is_audit_action",
     "terminal_summary",
     "to_plain",
@@ -95,10 +95,8 @@ class HostSession:
     ):
         self.host = host
         self.store = DirectoryStore(store_dir)
-        self.policy = load_policy(policy_path)
         # Checks that judge sources (sshd_auth) take the inventory's host addresses as internal.
-        self.policy.inventory_addresses = dict(inventory_addresses or {})
-        self.now = now or datetime.now(timezone.utc)
+        self.context = CheckContext(load_policy(policy_path), inventory_addresses, now)
 
     def _changing(self, write: bool):
         """The host's store lock when the baseline is written (check mode reads only)."""
@@ -106,7 +104,7 @@ class HostSession:
 
     def snapshot(self, data: dict, write: bool = True) -> dict:
         """Store ``fleetwatch_results`` as the host's baseline (the previous one goes to the history)."""
-        document, warnings = new_baseline(self.host, to_plain(data), self.now)
+        document, warnings = new_baseline(self.host, to_plain(data), self.context.now)
         if not document["checks"]:
             raise EngineError(f"{self.host}: nothing usable to snapshot: {'; '.join(warnings) or 'no checks gathered'}")
         with self._changing(write):
@@ -132,12 +130,12 @@ class HostSession:
         finding reaches ``fail_on``, else ``None``).
         """
         data = to_plain(data)
-        fail_on = fail_on or self.policy.fail_on
+        fail_on = fail_on or self.context.policy.fail_on
         baseline = self.store.load_baseline(self.host)
         if baseline is None and snapshot_if_missing:
             result = self.snapshot(data, write=write)
         else:
-            result = compare_host(self.host, baseline, data, self.policy, self.now)
+            result = compare_host(self.host, baseline, data, self.context)
             if write:
                 self.store.save_observed(self.host, data)
         result.update(fail_on=fail_on, fail=_fail_message(self.host, result["findings"], fail_on))
@@ -146,7 +144,7 @@ class HostSession:
     def accept(
         self, ids: Iterable[str] = (), checks: Iterable[str] = (), reason: str = "", who: str = "", write: bool = True
     ) -> dict:
-        """Fold the findings of the latest compare with these ids, or of these checks, into the baseline."""
+        """Absorb the findings of the latest compare with these ids, or of these checks, into the baseline."""
         with self._changing(write):  # the baseline read here is the one written back
             return self._accept(set(ids), set(checks), reason, who, write)
 
@@ -157,13 +155,13 @@ class HostSession:
         observed = self.store.load_observed(self.host)
         if observed is None:
             raise EngineError(f"no compare of {self.host} is recorded: run the compare playbook first")
-        findings = compare_host(self.host, baseline, observed, self.policy, self.now)["findings"]
+        findings = compare_host(self.host, baseline, observed, self.context)["findings"]
         selected = [
             f
             for f in findings
             if f["id"] in ids or f["check"] in checks or (f["check"] == COMPARE_CHECK and f["subject"] in checks)
         ]
-        document, accepted, skipped = accept(baseline, observed, selected, reason, who, self.now)
+        document, accepted, skipped = accept(baseline, observed, selected, reason, who, self.context.now)
         path = self.store.baseline_path(self.host)
         if write and accepted:
             path = self.store.save_baseline(self.host, document)
@@ -251,60 +249,12 @@ def fleet_report(
     policy_path: str | None = None,
     fail_on: str | None = None,
     now: datetime | None = None,
-    host_addresses: Mapping[str, Iterable[str]] | None = None,
+    inventory_addresses: Mapping[str, Iterable[str]] | None = None,
 ) -> dict:
-    """The fleet report (:func:`fleet.analyze_fleet`) of a run's observations; ``host_addresses``: each inventory
-    host's addresses (``ansible_host``), for the login graph and the sshd_auth rules."""
-    policy = load_policy(policy_path)
-    policy.inventory_addresses = dict(host_addresses or {})
-    return analyze_fleet(
-        observations.results,
-        host_groups,
-        expected_hosts,
-        observations.problems,
-        policy,
-        now or datetime.now(timezone.utc),
-        fail_on,
-        host_addresses=host_addresses,
-    )
-
-
-_INVENTORY_ADDRESSES: dict = {}
-
-
-def inventory_addresses(inventory) -> dict:
-    """``{host: [address]}`` of an Ansible inventory's hosts from their own ``ansible_host`` variable (computed once
-    per inventory object; a templated value is left out)."""
-    if inventory is None:
-        return {}
-    key = id(inventory)
-    got = _INVENTORY_ADDRESSES.get(key)
-    if got is None or got[0] is not inventory:
-        addresses = {}
-        try:
-            hosts = inventory.get_hosts()
-        except Exception:  # an inventory this version does not know: no addresses
-            hosts = []
-        for host in hosts:
-            value = (getattr(host, "vars", None) or {}).get("ansible_host")
-            if isinstance(value, str) and value and "{{" not in value:
-                addresses[host.get_name()] = [str.__str__(value)]
-        _INVENTORY_ADDRESSES.clear()
-        got = _INVENTORY_ADDRESSES[key] = (inventory, addresses)
-    return dict(got[1])
-
-
-def host_addresses(hosts: Iterable[str], variables: Callable[[str], Mapping]) -> dict:
-    """``{host: [address]}`` from each host's ``ansible_host`` (when set), ``variables(host)`` giving its variables."""
-    out = {}
-    for host in hosts:
-        try:
-            address = (variables(host) or {}).get("ansible_host")
-        except Exception:  # an unresolvable variable: no address for this host
-            address = None
-        if address:
-            out[host] = [str(address)]
-    return out
+    """The fleet report (:func:`fleet.analyze_fleet`) of a run's observations; ``inventory_addresses``: each
+    inventory host's addresses (``ansible_host``), for the login graph and the sshd_auth rules."""
+    context = CheckContext(load_policy(policy_path), inventory_addresses, now)
+    return analyze_fleet(observations.results, host_groups, expected_hosts, observations.problems, context, fail_on)
 
 
 def write_fleet_reports(report: dict, report_dir: str) -> dict:

@@ -84,15 +84,24 @@ def make_finding(
     after: object = None,
     since: str | None = None,
     identity: object = None,
+    *,
+    rule: str,
 ) -> dict:
-    """Build a finding dict as specified in docs/architecture.md (``identity``: see :func:`finding_id`)."""
+    """Build a finding dict as specified in docs/architecture.md (``identity``: see :func:`finding_id`).
+
+    ``rule`` names the rule of ``check`` that made the finding (docs/findings.md); accept decides by it. It is not
+    part of the id, so ids stay what they were before findings carried it.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown finding kind {kind!r} (one of {', '.join(KINDS)})")
+    if not isinstance(rule, str) or not rule:
+        raise ValueError(f"a finding needs the name of its rule, not {rule!r}")
     severity_rank(severity)
     return {
         "id": finding_id(host, check, kind, subject, before, after, identity),
         "host": host,
         "check": check,
+        "rule": rule,
         "kind": kind,
         "severity": severity,
         "subject": subject,

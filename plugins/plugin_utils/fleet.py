@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
     SEVERITIES,
     active,
-    as_utc,
     count_by_severity,
     make_finding,
     severity_at_least,
@@ -24,7 +23,6 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import (
     utc_iso,
     worst_severity,
 )
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy
 
 REPORT_SCHEMA = 1
 FLEET_CHECK = "fleet"
@@ -50,19 +48,40 @@ def _name_hosts(hosts: list[str]) -> str:
     return f"{named} and {more} more" if more > 0 else named
 
 
-def _observe(host_results: Mapping[str, dict], host_groups: Mapping[str, str], policy: Policy) -> dict:
-    """``{(group, check): {host: [observations]}}`` for every host whose gathered data of a check is usable."""
-    observed: dict = defaultdict(dict)
-    for host, result in host_results.items():
+def _usable(host_results: Mapping[str, dict]) -> dict:
+    """``{check: {host: normalised data}}`` of every host whose gathered data of a check is usable."""
+    usable: dict = defaultdict(dict)
+    for host, result in sorted(host_results.items()):
         gathered = (result or {}).get("gathered")
         if not isinstance(gathered, dict):
             continue
         for name, module_result in gathered.items():
             normalized, error = normalize_result(name, module_result)
             if error is None:
-                group = host_groups.get(host, ALL_GROUP)
-                observed[(group, name)][host] = list(CHECKS[name].fleet_observations(host, normalized, policy))
+                usable[name][host] = normalized
+    return usable
+
+
+def _observe(usable: Mapping[str, dict], host_groups: Mapping[str, str], context: CheckContext) -> dict:
+    """``{(group, check): {host: [observations]}}`` from :func:`_usable` data."""
+    observed: dict = defaultdict(dict)
+    for name, per_host in usable.items():
+        for host, data in per_host.items():
+            group = host_groups.get(host, ALL_GROUP)
+            observed[(group, name)][host] = list(CHECKS[name].fleet_observations(host, data, context))
     return observed
+
+
+def _fleet_views(
+    usable: Mapping[str, dict], host_results: Mapping[str, dict], context: CheckContext
+) -> tuple[list[dict], dict]:
+    """Each check's fleet-wide findings and report sections, over the hosts that gathered it."""
+    findings, sections = [], {}
+    for name, per_host in sorted(usable.items()):
+        compares = {host: (host_results.get(host) or {}).get("compare") for host in per_host}
+        findings.extend(CHECKS[name].fleet_findings(per_host, context))
+        sections.update(CHECKS[name].fleet_sections(per_host, compares, context))
+    return findings, sections
 
 
 def _outliers(group: str, check_name: str, by_host: dict, fleet_settings: dict) -> list[dict]:
@@ -107,7 +126,8 @@ def _outliers(group: str, check_name: str, by_host: dict, fleet_settings: dict) 
             "compared": compared,
         }
         findings.extend(
-            make_finding(host, check_name, "anomaly", "high", observation[1], summary, after=after) for host in hosts
+            make_finding(host, check_name, "anomaly", "high", observation[1], summary, after=after, rule="outlier")
+            for host in hosts
         )
     return findings
 
@@ -160,7 +180,8 @@ def _host_entry(host: str, result: dict | None, problem: dict | None, group: str
     )
     entry.update(status=status, reason=reason)
     summary = f"{host} was not audited: {status} ({reason})"
-    finding = make_finding(host, FLEET_CHECK, "coverage", "high", host, summary, after={"status": status})
+    after = {"status": status}
+    finding = make_finding(host, FLEET_CHECK, "coverage", "high", host, summary, after=after, rule="not_audited")
     return entry, [finding]
 
 
@@ -169,22 +190,18 @@ def analyze_fleet(
     host_groups: Mapping[str, str],
     expected_hosts: Iterable[str],
     problems: Mapping[str, dict],
-    policy: Policy | None,
-    now: datetime,
+    context: CheckContext,
     fail_on: str | None = None,
-    host_addresses: Mapping[str, Iterable[str]] | None = None,
 ) -> dict:
-    """The fleet report: every expected host's status and findings, fleet findings, groups and a summary.
-
-    ``host_addresses`` maps inventory host to its addresses (``ansible_host``): the sshd_auth fleet rules and the login
-    graph name a source by the host it belongs to (see :func:`_sshd_fleet`); the report then has a ``login_graph``.
+    """The fleet report: every expected host's status and findings, fleet findings, groups, each check's fleet
+    sections (``login_graph`` of sshd_auth) and a summary, judged with ``context`` (policy, inventory addresses, now).
 
     ``host_results`` maps host to ``{"compare": compare_host() result or None, "gathered": fleetwatch_results or
     None}``; ``host_groups`` maps host to its peer group (:func:`host_group`); ``problems`` maps host to
     ``{"status": "unreachable"|"failed"|"skipped", "msg": str}`` for hosts that went silent. Compare findings are
     taken as they are (already policy-applied); fleet findings get the policy here.
     """
-    policy = policy or Policy()
+    policy, now = context.policy, context.now
     fail_on = fail_on or policy.fail_on
     hosts = sorted(set(expected_hosts) | set(host_results))
     entries, host_findings, fleet_findings = {}, {}, []
@@ -196,12 +213,13 @@ def analyze_fleet(
         else:
             host_findings[host] = findings
     groups: dict = {}
-    for (group, check_name), by_host in sorted(_observe(host_results, host_groups, policy).items()):
+    usable = _usable(host_results)
+    for (group, check_name), by_host in sorted(_observe(usable, host_groups, context).items()):
         fleet_findings.extend(_outliers(group, check_name, by_host, policy.fleet))
         groups.setdefault(group, {})[check_name] = sorted(by_host)
-    sshd_findings, graph = _sshd_fleet(host_results, host_addresses or {}, policy)
-    fleet_findings.extend(sshd_findings)
-    fleet_findings = sort_findings(_honour_accepts(policy.apply(fleet_findings, as_utc(now).date()), host_results))
+    check_findings, sections = _fleet_views(usable, host_results, context)
+    fleet_findings.extend(check_findings)
+    fleet_findings = sort_findings(_honour_accepts(policy.apply(fleet_findings, now.date()), host_results))
     for finding in fleet_findings:
         host_findings.setdefault(finding["host"], [])
         if all(f["id"] != finding["id"] for f in host_findings[finding["host"]]):
@@ -215,7 +233,7 @@ def analyze_fleet(
             suppressed=sum(1 for f in findings if f.get("suppressed")),
         )
     summary = _summary(entries, fail_on)
-    report = {
+    return {
         "schema": REPORT_SCHEMA,
         "generated": utc_iso(now),
         "policy": {"source": policy.source, "fail_on": fail_on, **policy.fleet},
@@ -227,29 +245,8 @@ def analyze_fleet(
             for group, by_check in groups.items()
             for check, members in by_check.items()
         },
+        **sections,
     }
-    if graph is not None:
-        report["login_graph"] = graph
-    return report
-
-
-def _sshd_fleet(host_results: Mapping[str, dict], addresses: Mapping, policy: Policy) -> tuple[list[dict], dict | None]:
-    """The sshd_auth fleet view: findings no single host can make (users that exist on no host of the fleet) and the
-    graph of who logs into whom, diffed against the baselines (``None`` when no host gathered sshd_auth)."""
-    from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import sshd_auth
-
-    per_host, compares = {}, {}
-    for host, result in host_results.items():
-        gathered = (result or {}).get("gathered")
-        if not isinstance(gathered, dict) or sshd_auth.SshdAuthCheck.name not in gathered:
-            continue
-        data, error = normalize_result(sshd_auth.SshdAuthCheck.name, gathered[sshd_auth.SshdAuthCheck.name])
-        if error is None:
-            per_host[host] = data
-            compares[host] = (result or {}).get("compare")
-    if not per_host:
-        return [], None
-    return sshd_auth.fleet_findings(per_host, addresses, policy), sshd_auth.login_graph(per_host, addresses, compares)
 
 
 def _summary(entries: dict, fail_on: str) -> dict:

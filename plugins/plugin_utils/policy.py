@@ -127,7 +127,11 @@ class Policy:
                     f"{rule.expires.isoformat()} and {effect} the findings it matches"
                 )
                 after = {"match": rule.match, "expires": rule.expires.isoformat()}
-                expired.append(make_finding(host, "policy", "anomaly", "medium", rule.label, summary, after=after))
+                expired.append(
+                    make_finding(
+                        host, "policy", "anomaly", "medium", rule.label, summary, after=after, rule="expired_rule"
+                    )
+                )
         return expired
 
 

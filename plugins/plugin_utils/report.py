@@ -12,9 +12,9 @@ import os
 from collections import defaultdict
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.escape import markdown, safe_stamp, terminal
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.files import atomic_write, dump_json, ensure_dir
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import SEVERITIES, active
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import FLEET_CHECK
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import atomic_write, dump_json, ensure_dir
 
 TERMINAL_FINDINGS = 5
 TERMINAL_WIDTH = 200

@@ -5,116 +5,29 @@
 
 from __future__ import annotations
 
-import copy
 import fcntl
-import json
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import COMPARE_CHECK
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.escape import filename_to_host, host_to_filename
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.files import (
+    FILE_MODE,
+    atomic_write,
+    dump_json,
+    ensure_dir,
+    read_json,
+    write_json,
+)
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import as_utc, utc_iso
 
 SCHEMA = 1
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 _VERSION = re.compile(r"^\d{8}T\d{6}\.\d{6}Z(-\d+)?$")
 LOCK_TIMEOUT = 120.0  # seconds a change of a host's baseline waits for another run's change of it
-
-
-def ensure_dir(path: str) -> str:
-    """Create ``path`` and its missing parents with mode 0700 (existing directories are left as they are)."""
-    missing = []
-    current = os.path.abspath(path)
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    try:
-        for directory in reversed(missing):
-            os.mkdir(directory, DIR_MODE)
-            os.chmod(directory, DIR_MODE)  # the umask may have narrowed mkdir's mode; never widen beyond 0700
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise StoreError(f"cannot create directory {path}: a file of that name exists") from None
-    except OSError as exc:
-        raise StoreError(f"cannot create directory {path}: {exc.strerror or exc}") from exc
-    return path
-
-
-def atomic_write(path: str, data: bytes, mode: int = FILE_MODE) -> str:
-    """Replace ``path`` with ``data`` atomically: a reader sees the old file or the new one, never a mix.
-
-    Temp file in the same directory, write, flush, fsync, rename over, fsync the directory. On any failure the old
-    file is untouched, the temp file removed, and ``StoreError`` raised naming the file.
-    """
-    directory = ensure_dir(os.path.dirname(os.path.abspath(path)))
-    try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-        _fsync_dir(directory)
-    except BaseException as exc:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        if isinstance(exc, (OSError, TypeError, ValueError)):
-            raise StoreError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-        raise
-    return path
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def dump_json(document: object, path: str = "document") -> bytes:
-    """Stable, pretty, ASCII-only JSON; ``StoreError`` naming ``path`` when the data is not serialisable."""
-    try:
-        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"cannot write {path}: data is not JSON-serialisable: {exc}") from exc
-    return (text + "\n").encode("ascii")
-
-
-def write_json(path: str, document: object) -> str:
-    """Serialise first (nothing touched if that fails), then :func:`atomic_write`."""
-    return atomic_write(path, dump_json(document, path))
-
-
-def read_json(path: str) -> dict | None:
-    """The JSON object in ``path``, ``None`` if there is no such file; ``StoreError`` naming a corrupt file."""
-    try:
-        with open(path, "rb") as handle:
-            document = json.loads(handle.read().decode("utf-8"))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise StoreError(f"corrupt store file {path}: {exc}") from exc
-    if not isinstance(document, dict):
-        raise StoreError(f"corrupt store file {path}: not a JSON object")
-    return document
 
 
 class DirectoryStore:
@@ -260,83 +173,3 @@ class DirectoryStore:
 def _version_key(version: str) -> tuple[str, int]:
     parts = version.split("-")
     return parts[0], int(parts[1]) if len(parts) > 1 else 0
-
-
-def normalize_gathered(gathered: dict) -> tuple[dict, list[str]]:
-    """Normalise each check of ``fleetwatch_results``; results that cannot be used are listed as warnings."""
-    checks, warnings = {}, []
-    for name, result in sorted(gathered.items()):
-        normalized, error = normalize_result(name, result)
-        if error:
-            warnings.append(f"{name}: {error}; left out")
-        else:
-            checks[name] = normalized
-    return checks, warnings
-
-
-def new_baseline(host: str, gathered: dict, now: datetime) -> tuple[dict, list[str]]:
-    """A baseline document from one host's ``fleetwatch_results``, and warnings for what was left out."""
-    if not isinstance(gathered, dict):
-        raise StoreError(f"gathered data of {host} is not a mapping of check name to result")
-    checks, warnings = normalize_gathered(gathered)
-    stamp = utc_iso(now)
-    document = {"schema": SCHEMA, "host": host, "created": stamp, "updated": stamp, "checks": checks, "accepted": []}
-    return document, warnings
-
-
-def accept(
-    baseline: dict, observed: dict, findings: Iterable[dict], reason: str, who: str, now: datetime
-) -> tuple[dict, list[dict], list[dict]]:
-    """Fold reviewed findings of a compare of ``observed`` (gathered data) into a copy of ``baseline``.
-
-    Returns ``(new baseline, accepted findings, skipped)``; ``skipped`` lists ``{"id", "reason"}`` for findings no
-    baseline can absorb (fleet and policy findings, scan errors, failed gatherers). Each accepted finding is recorded
-    in ``accepted`` with who, why and when.
-    """
-    if not reason or not who:
-        raise StoreError("an accept needs a reason and who accepts")
-    document = copy.deepcopy(baseline)
-    current = normalize_gathered(observed)[0]
-    accepted, skipped = [], []
-    for finding in findings:
-        try:
-            document["checks"] = _fold(document["checks"], current, observed, finding)
-        except NotFoldable as exc:
-            skipped.append({"id": finding["id"], "reason": str(exc)})
-            continue
-        accepted.append(finding)
-        document["accepted"].append(
-            {
-                "id": finding["id"],
-                "check": finding["check"],
-                "kind": finding["kind"],
-                "subject": finding["subject"],
-                "summary": finding["summary"],
-                "reason": reason,
-                "who": who,
-                "when": utc_iso(now),
-            }
-        )
-    if accepted:
-        document["updated"] = utc_iso(now)
-    return document, accepted, skipped
-
-
-def _fold(checks: dict, current: dict, observed: dict, finding: dict) -> dict:
-    """Baseline ``checks`` with one finding folded in."""
-    name = finding["check"]
-    if name == COMPARE_CHECK:  # a whole check appeared, disappeared or failed
-        check_name = finding["subject"]
-        result = dict(checks)
-        if check_name in current:
-            result[check_name] = copy.deepcopy(current[check_name])
-        elif check_name in checks and check_name not in observed:
-            del result[check_name]
-        else:
-            raise NotFoldable(f"{finding['summary']}: not something a baseline can absorb; fix the cause")
-        return result
-    if name not in CHECKS:
-        raise NotFoldable(f"{name} findings compare hosts or rules, not a host with its baseline: use an allow rule")
-    if name not in checks or name not in current:
-        raise NotFoldable(f"check {name} is not in both the baseline and the observed data")
-    return {**checks, name: CHECKS[name].apply_accept(checks[name], current[name], finding)}

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable, gatherer_error
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable, gatherer_error
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.log_rate import LogRateCheck
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.setuid import SetuidCheck
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.sshd_auth import SshdAuthCheck
@@ -13,7 +13,7 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.sshd_auth 
 CHECKS: dict[str, Check] = {check.name: check for check in (SetuidCheck(), LogRateCheck(), SshdAuthCheck())}
 CHECK_BY_MODULE: dict[str, str] = {check.module: name for name, check in CHECKS.items()}
 
-__all__ = ["CHECKS", "CHECK_BY_MODULE", "Check", "NotFoldable", "gatherer_error", "normalize_result"]
+__all__ = ["CHECKS", "CHECK_BY_MODULE", "Check", "NotAbsorbable", "gatherer_error", "normalize_result"]
 
 
 def normalize_result(name: str, result: object) -> tuple[dict | None, str | None]:

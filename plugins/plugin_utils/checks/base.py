@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
-class NotFoldable(ValueError):
+class NotAbsorbable(ValueError):
     """An accepted finding that a baseline cannot absorb (a scan error recurs until its cause is fixed)."""
 
 
@@ -19,17 +19,16 @@ class Check:
     module = ""  # short name of the gatherer module whose result ``normalize`` takes
     knobs: dict[str, object] = {}  # policy knob name -> default (its type is the knob's type)
 
-    def knob(self, policy, name: str):
-        """The policy's value of knob ``name`` for this check, or its default (``policy`` may be ``None``)."""
-        default = self.knobs[name]
-        return default if policy is None else policy.knob(self.name, name, default)
+    def knob(self, context, name: str):
+        """The policy's value of knob ``name`` for this check, or its default."""
+        return context.policy.knob(self.name, name, self.knobs[name])
 
     def normalize(self, result: dict) -> dict:
         """What a baseline keeps of one module result; raise ``ValueError`` on a malformed result."""
         raise NotImplementedError
 
-    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
-        """Findings between two normalised data sets of one host."""
+    def diff(self, host: str, baseline: dict, current: dict, context) -> list[dict]:
+        """Findings between two normalised data sets of one host (``context``: a :class:`context.CheckContext`)."""
         raise NotImplementedError
 
     def inventory(self, current: dict) -> str:
@@ -37,10 +36,12 @@ class Check:
         raise NotImplementedError
 
     def apply_accept(self, baseline: dict, current: dict, finding: dict) -> dict:
-        """A new baseline (a copy) into which one finding of ``diff(baseline, current)`` is folded."""
+        """A new baseline (a copy) that absorbs one finding of ``diff(baseline, current)``, so that the same compare no
+        longer reports it; what it takes in is decided by ``finding["rule"]``. Raise :class:`NotAbsorbable` for a
+        rule no baseline can absorb."""
         raise NotImplementedError
 
-    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
         """Facts compared across hosts: ``(kind, subject)`` for presence, ``(kind, subject, qualifier, value)`` for
         a value that hosts sharing the same kind, subject and qualifier should agree on."""
         raise NotImplementedError
@@ -48,6 +49,16 @@ class Check:
     def observation_text(self, observation: tuple) -> str:
         """A clause describing one observation for a fleet finding's summary."""
         raise NotImplementedError
+
+    def fleet_findings(self, per_host: Mapping[str, dict], context) -> list[dict]:
+        """Findings only the whole fleet shows, from ``{host: normalised data}`` of every host that gathered this
+        check; none by default."""
+        return []
+
+    def fleet_sections(self, per_host: Mapping[str, dict], compares: Mapping[str, dict | None], context) -> dict:
+        """Sections this check adds to the fleet report (``{key: value}``), given each host's compare result (or
+        ``None``); none by default."""
+        return {}
 
 
 def gatherer_error(result: object) -> str | None:

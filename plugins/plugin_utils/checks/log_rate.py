@@ -15,7 +15,7 @@ import copy
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.holes import (
     HOUR,
@@ -164,10 +164,10 @@ def _detail(hours: list[tuple[int, int, float]]) -> str:
 class _Judge:
     """One host's compare: the knobs, the accepted hour ranges, the boots, and the downtime seen so far."""
 
-    def __init__(self, check: LogRateCheck, host: str, baseline: dict, current: dict, policy):
+    def __init__(self, check: LogRateCheck, host: str, baseline: dict, current: dict, context):
         self.check = check
         self.host = host
-        self.knobs = {name: check.knob(policy, name) for name in check.knobs}
+        self.knobs = {name: check.knob(context, name) for name in check.knobs}
         self.base_end = _end_hour(baseline)
         self.end = _end_hour(current)
         self.since = hour_of(current.get("since"))
@@ -181,7 +181,9 @@ class _Judge:
         self.downtime: dict[tuple[float, str], list[dict]] = {}
 
     def finding(self, kind: str, severity: str, subject: str, summary: str, **fields) -> dict:
-        return make_finding(self.host, self.check.name, kind, severity, subject, summary, **fields)
+        """A finding of this host; its rule is the one its details name (``after.rule``, else ``before.rule``)."""
+        rule = (fields.get("after") or fields.get("before"))["rule"]
+        return make_finding(self.host, self.check.name, kind, severity, subject, summary, **fields, rule=rule)
 
     def is_accepted(self, name: str, hour: int) -> bool:
         return any(start <= hour < end for start, end in self.accepted.get(name, ()))
@@ -585,8 +587,8 @@ class LogRateCheck(Check):
         )
         return text + (f", {unreadable} unreadable" if unreadable else "")
 
-    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
-        judge = _Judge(self, host, baseline, current, policy)
+    def diff(self, host: str, baseline: dict, current: dict, context) -> list[dict]:
+        judge = _Judge(self, host, baseline, current, context)
         ignore = judge.knobs["ignore_sources"]
         findings = []
         for name in sorted(set(baseline["sources"]) | set(current["sources"])):
@@ -599,7 +601,7 @@ class LogRateCheck(Check):
         result = copy.deepcopy(baseline)
         result.setdefault("accepted_hours", [])
         details = finding.get("after") or finding.get("before") or {}
-        rule, name = details.get("rule"), details.get("source")
+        rule, name = finding["rule"], details.get("source")
         sources, observed = result["sources"], current["sources"]
         if rule in ("hole", "rewrite", "rotation_gap"):
             result["accepted_hours"].append({"source": name, "start": details["start"], "end": details["end"]})
@@ -610,7 +612,7 @@ class LogRateCheck(Check):
             sources.pop(name, None)
         elif rule in ("backward_jumps", "empty", "timezone"):
             if name not in observed:
-                raise NotFoldable(f"log source {name} is not in the observed data any more")
+                raise NotAbsorbable(f"log source {name} is not in the observed data any more")
             if rule == "empty" or name not in sources:
                 sources[name] = copy.deepcopy(observed[name])
             elif rule == "backward_jumps":
@@ -620,13 +622,13 @@ class LogRateCheck(Check):
                 sources[name]["timezone"] = observed[name]["timezone"]
                 sources[name]["hours"] = copy.deepcopy(observed[name]["hours"])
         else:
-            raise NotFoldable(
-                f"a {finding['kind']} finding on {finding['subject']} cannot be folded into the baseline: "
-                "fix its cause, or suppress it with an allow rule"
+            raise NotAbsorbable(
+                f"a {finding['kind']} finding on {finding['subject']} (rule {rule}) cannot be absorbed into the "
+                "baseline: fix its cause, or suppress it with an allow rule"
             )
         return result
 
-    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
         return ()  # rates differ between hosts by design; holes are judged per host against its own profile
 
     def observation_text(self, observation: tuple) -> str:

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding, max_severity
 
 FILE_FIELDS = (
@@ -43,6 +43,9 @@ LOCATION_FIELDS = ("filesystem", "fstype", "nosuid", "parent_world_writable")
 MAX_ERRORS_KEPT = 20
 PACKAGE_DB = "package database"
 SCAN_ERRORS = "scan errors"
+# Rules of the findings (docs/findings.md); apply_accept decides by them.
+NEW_FILE, FILE_CHANGED, FILE_REMOVED = "new_file", "file_changed", "file_removed"
+FILESYSTEM_UNSCANNED, PACKAGE_DB_CHANGED, SCAN_ERRORS_RULE = "filesystem_unscanned", "package_db_changed", "scan_errors"
 _KIND_LABELS = {"setuid": "setuid", "setgid": "setgid", "capabilities": "capability", "caps": "capability"}
 
 
@@ -202,11 +205,11 @@ class SetuidCheck(Check):
             f"package checksums) on {scanned} filesystems ({skipped} skipped), {current['error_count']} scan errors"
         )
 
-    def _ignored(self, policy) -> list[str]:
-        return list(self.knob(policy, "ignore_paths"))
+    def _ignored(self, context) -> list[str]:
+        return list(self.knob(context, "ignore_paths"))
 
-    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
-        ignore = self._ignored(policy)
+    def diff(self, host: str, baseline: dict, current: dict, context) -> list[dict]:
+        ignore = self._ignored(context)
         old_files, new_files = baseline["files"], current["files"]
         findings = []
         for path in sorted(set(old_files) | set(new_files)):
@@ -227,7 +230,15 @@ class SetuidCheck(Check):
         # The reason names the package (or its absence), so the description leaves it out.
         summary = f"{host}: new {_what(new)} {new['path']} ({_describe(new, package=False)}), {reason}"
         return make_finding(
-            host, self.name, "added", severity, new["path"], summary, after=_stable(new), since=_since(new)
+            host,
+            self.name,
+            "added",
+            severity,
+            new["path"],
+            summary,
+            after=_stable(new),
+            since=_since(new),
+            rule=NEW_FILE,
         )
 
     def _removed(self, host: str, old: dict) -> dict:
@@ -235,7 +246,8 @@ class SetuidCheck(Check):
             f"{host}: {_what(old)} {old['path']} ({_describe(old)}) is gone: removed, "
             "or no longer setuid/setgid or capability-bearing"
         )
-        return make_finding(host, self.name, "removed", "low", old["path"], summary, before=_stable(old))
+        before = _stable(old)
+        return make_finding(host, self.name, "removed", "low", old["path"], summary, before=before, rule=FILE_REMOVED)
 
     def _changed(self, host: str, old: dict, new: dict) -> list[dict]:
         rules = _change_rules(old, new)
@@ -254,6 +266,7 @@ class SetuidCheck(Check):
                 before={field: old.get(field) for field in fields},
                 after={field: new.get(field) for field in fields},
                 since=_since(new),
+                rule=FILE_CHANGED,
             )
         ]
 
@@ -279,6 +292,7 @@ class SetuidCheck(Check):
                     summary,
                     before={"scanned": True, "fstype": old.get("fstype")},
                     after=after,
+                    rule=FILESYSTEM_UNSCANNED,
                 )
             )
         old_db, new_db = baseline["package_db"], current["package_db"]
@@ -289,7 +303,17 @@ class SetuidCheck(Check):
                 f"({new_db.get('message') or 'no message'}): setuid files cannot be verified against it"
             )
             findings.append(
-                make_finding(host, self.name, "coverage", "medium", PACKAGE_DB, summary, before=old_db, after=new_db)
+                make_finding(
+                    host,
+                    self.name,
+                    "coverage",
+                    "medium",
+                    PACKAGE_DB,
+                    summary,
+                    before=old_db,
+                    after=new_db,
+                    rule=PACKAGE_DB_CHANGED,
+                )
             )
         if current["error_count"]:
             # A blind spot the baseline scan had too is known, not drift: info; a new one is low.
@@ -301,33 +325,37 @@ class SetuidCheck(Check):
             )
             after = {"count": current["error_count"], "errors": current["errors"]}
             severity = "info" if known else "low"
-            findings.append(make_finding(host, self.name, "coverage", severity, SCAN_ERRORS, summary, after=after))
+            findings.append(
+                make_finding(
+                    host, self.name, "coverage", severity, SCAN_ERRORS, summary, after=after, rule=SCAN_ERRORS_RULE
+                )
+            )
         return findings
 
     def apply_accept(self, baseline: dict, current: dict, finding: dict) -> dict:
         result = copy.deepcopy(baseline)
-        kind, subject = finding["kind"], finding["subject"]
-        if kind in ("added", "changed"):
+        rule, subject = finding["rule"], finding["subject"]
+        if rule in (NEW_FILE, FILE_CHANGED):
             if subject not in current["files"]:
-                raise NotFoldable(f"{subject} is not in the observed data any more")
+                raise NotAbsorbable(f"{subject} is not in the observed data any more")
             result["files"][subject] = copy.deepcopy(current["files"][subject])
-        elif kind == "removed":
+        elif rule == FILE_REMOVED:
             result["files"].pop(subject, None)
-        elif kind == "coverage" and subject == PACKAGE_DB:
+        elif rule == PACKAGE_DB_CHANGED:
             result["package_db"] = copy.deepcopy(current["package_db"])
-        elif kind == "coverage" and subject in current["filesystems"]:
+        elif rule == FILESYSTEM_UNSCANNED and subject in current["filesystems"]:
             result["filesystems"][subject] = copy.deepcopy(current["filesystems"][subject])
-        elif kind == "coverage" and subject in baseline["filesystems"]:
+        elif rule == FILESYSTEM_UNSCANNED and subject in baseline["filesystems"]:
             del result["filesystems"][subject]
         else:
-            raise NotFoldable(
-                f"a {kind} finding on {subject} cannot be folded into the baseline: "
+            raise NotAbsorbable(
+                f"a {finding['kind']} finding on {subject} (rule {rule}) cannot be absorbed into the baseline: "
                 "fix its cause, or suppress it with an allow rule"
             )
         return result
 
-    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
-        ignore = self._ignored(policy)
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
+        ignore = self._ignored(context)
         for path, entry in sorted(current["files"].items()):
             if any(fnmatchcase(path, pattern) for pattern in ignore):
                 continue

@@ -8,8 +8,8 @@ what comes from inside (a failed login between your own machines, an unknown use
 logs in where (a new login path). Every rule is in docs/findings.md.
 
 **Internal** sources: the policy's ``internal_networks`` (else RFC 1918, 100.64.0.0/10, loopback, fc00::/7,
-fe80::/10), plus every address the inventory gives its hosts (``ansible_host``), which the action plugins put on the
-policy as ``inventory_addresses`` (``{host: [address, ...]}``, see :func:`inventory_addresses`).
+fe80::/10), plus every address the inventory gives its hosts (``ansible_host``), which the context handed to the check
+carries (:class:`context.CheckContext`).
 """
 
 from __future__ import annotations
@@ -20,59 +20,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
-from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import DEFAULT_INTERNAL_NETWORKS
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotFoldable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal, normal
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 
-DEFAULT_INTERNAL = tuple(ipaddress.ip_network(net) for net in DEFAULT_INTERNAL_NETWORKS)  # the gatherer's
 FAILURE_FIELDS = ("source", "user", "invalid_user", "kind", "count", "first_seen", "last_seen")
 TOTAL_FIELDS = ("attempts", "sources", "internal_sources", "internal_attempts", "folded_sources", "accepted")
 INVALID_KINDS = ("invalid_user",)
 MAX_USERS_NAMED = 5
-
-
-def inventory_addresses(policy) -> dict:
-    """``{host: [address, ...]}`` the action plugins put on the policy (empty when none)."""
-    got = getattr(policy, "inventory_addresses", None) if policy is not None else None
-    return dict(got) if isinstance(got, Mapping) else {}
-
-
-def address_hosts(addresses: Mapping) -> dict:
-    """``{normalised address: [host, ...]}`` from ``{host: [address, ...]}`` (names kept as given, lower case)."""
-    out: dict = {}
-    for host, values in sorted(addresses.items()):
-        for value in [values] if isinstance(values, str) else values or ():
-            text = _normal(str(value))
-            if text and host not in out.setdefault(text, []):
-                out[text].append(host)
-    return out
-
-
-def _normal(text: str) -> str:
-    text = text.strip()
-    try:
-        address = ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return text.lower()
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
-
-
-def internal_networks(policy) -> tuple:
-    networks = list(getattr(policy, "internal_networks", None) or ()) if policy is not None else []
-    return tuple(networks) if networks else DEFAULT_INTERNAL
-
-
-def is_internal(source: str, networks: Iterable, known: Mapping) -> bool:
-    """An address in the internal networks, or an address (or name) of an inventory host."""
-    if _normal(source) in known:
-        return True
-    try:
-        address = ipaddress.ip_address(source.partition("%")[0])
-    except ValueError:
-        return False
-    return any(address.version == net.version and address in net for net in networks)
+# Rules of the findings (docs/findings.md); apply_accept decides by them.
+INTERNAL_FAILURE, NEW_LOGIN, NEW_KEY = "internal_failure", "new_login", "new_key"
+SOURCE_ERROR, UNKNOWN_USERS = "source_error", "unknown_users"
 
 
 def _text(value: object, what: str, allow_none: bool = False) -> str | None:
@@ -186,20 +144,20 @@ class SshdAuthCheck(Check):
 
     # -- judgement ----------------------------------------------------------------------------------------
 
-    def _ignored(self, policy, source: str, user: str | None) -> bool:
-        for pattern in self.knob(policy, "ignore_sources"):
+    def _ignored(self, context, source: str, user: str | None) -> bool:
+        for pattern in self.knob(context, "ignore_sources"):
             try:
                 if ipaddress.ip_address(source) in ipaddress.ip_network(pattern, strict=False):
                     return True
             except ValueError:
                 if fnmatchcase(source, pattern):
                     return True
-        return user is not None and any(fnmatchcase(user, pattern) for pattern in self.knob(policy, "ignore_users"))
+        return user is not None and any(fnmatchcase(user, pattern) for pattern in self.knob(context, "ignore_users"))
 
-    def _recent(self, current: dict, policy) -> dict:
+    def _recent(self, current: dict, context) -> dict:
         """``current`` without the failures and logins last seen more than ``window`` seconds before it was
         collected (``window`` 0: everything the gatherer read)."""
-        window = self.knob(policy, "window")
+        window = self.knob(context, "window")
         collected = current.get("collected_at")
         if not window or not collected:
             return current
@@ -213,26 +171,25 @@ class SshdAuthCheck(Check):
         recent["accepted"] = {k: p for k, p in current["accepted"].items() if (p.get("last_seen") or "") >= oldest}
         return recent
 
-    def diff(self, host: str, baseline: dict, current: dict, policy) -> list[dict]:
-        networks = internal_networks(policy)
-        known = address_hosts(inventory_addresses(policy))
-        current = self._recent(current, policy)
+    def diff(self, host: str, baseline: dict, current: dict, context) -> list[dict]:
+        current = self._recent(current, context)
         findings = []
-        findings.extend(self._internal_failures(host, baseline, current, policy, networks, known))
-        findings.extend(self._new_logins(host, baseline, current, policy, networks, known))
+        findings.extend(self._internal_failures(host, baseline, current, context))
+        findings.extend(self._new_logins(host, baseline, current, context))
         findings.extend(self._coverage(host, baseline, current))
         return findings
 
-    def _internal_failures(self, host, baseline, current, policy, networks, known) -> list[dict]:
+    def _internal_failures(self, host, baseline, current, context) -> list[dict]:
         """One finding per internal (source, user) whose failures are not all in the baseline."""
         seen = {}
         for entry in baseline.get("failures") or []:
             key = (entry["source"], entry["user"], entry["kind"])
             seen[key] = max(seen.get(key) or "", entry.get("last_seen") or "")
+        networks, known = context.internal_networks, context.address_hosts
         groups: dict = {}
         for entry in current["failures"]:
             source, user = entry["source"], entry["user"]
-            if user is None or not is_internal(source, networks, known) or self._ignored(policy, source, user):
+            if user is None or not is_internal(source, networks, known) or self._ignored(context, source, user):
                 continue
             if not _later(entry.get("last_seen"), seen.get((source, user, entry["kind"]))) and (
                 (source, user, entry["kind"]) in seen
@@ -242,7 +199,7 @@ class SshdAuthCheck(Check):
         findings = []
         for (source, user), entries in sorted(groups.items()):
             invalid = any(e["invalid_user"] or e["kind"] in INVALID_KINDS for e in entries)
-            hosts = known.get(_normal(source))
+            hosts = known.get(normal(source))
             origin = f"{source} ({', '.join(hosts)})" if hosts else source
             kinds = ", ".join(f"{e['kind']} x{e['count']}" for e in sorted(entries, key=lambda e: e["kind"]))
             first = min((e["first_seen"] for e in entries if e["first_seen"]), default=None)
@@ -273,19 +230,21 @@ class SshdAuthCheck(Check):
                     summary,
                     after=after,
                     since=first,
-                    identity={"rule": "internal_failure", "source": source, "user": user, "last_seen": last},
+                    rule=INTERNAL_FAILURE,
+                    identity={"rule": INTERNAL_FAILURE, "source": source, "user": user, "last_seen": last},
                 )
             )
         return findings
 
-    def _new_logins(self, host, baseline, current, policy, networks, known) -> list[dict]:
+    def _new_logins(self, host, baseline, current, context) -> list[dict]:
+        networks, known = context.internal_networks, context.address_hosts
         old = baseline.get("accepted") or {}
         findings = []
         for key, pair in sorted(current["accepted"].items()):
             user, source = pair["user"], pair["source"]
-            if self._ignored(policy, source, user):
+            if self._ignored(context, source, user):
                 continue
-            hosts = known.get(_normal(source))
+            hosts = known.get(normal(source))
             internal = is_internal(source, networks, known)
             before = old.get(key)
             if before is None:
@@ -311,7 +270,8 @@ class SshdAuthCheck(Check):
                         summary,
                         after=after,
                         since=pair["first_seen"],
-                        identity={"rule": "new_login", "user": user, "source": source},
+                        rule=NEW_LOGIN,
+                        identity={"rule": NEW_LOGIN, "user": user, "source": source},
                     )
                 )
                 continue
@@ -332,7 +292,8 @@ class SshdAuthCheck(Check):
                         before={"fingerprints": before.get("fingerprints") or []},
                         after={"fingerprints": pair["fingerprints"]},
                         since=pair["first_seen"],
-                        identity={"rule": "new_key", "user": user, "source": source, "keys": new_keys},
+                        rule=NEW_KEY,
+                        identity={"rule": NEW_KEY, "user": user, "source": source, "keys": new_keys},
                     )
                 )
         return findings
@@ -355,7 +316,8 @@ class SshdAuthCheck(Check):
                     f"source {source['name']}",
                     summary,
                     after={"source": source["name"], "error": source["error"]},
-                    identity={"rule": "source_error", "source": source["name"], "error": source["error"]},
+                    rule=SOURCE_ERROR,
+                    identity={"rule": SOURCE_ERROR, "source": source["name"], "error": source["error"]},
                 )
             )
         return findings
@@ -364,34 +326,40 @@ class SshdAuthCheck(Check):
         result = copy.deepcopy(baseline)
         result.setdefault("failures", [])
         result.setdefault("accepted", {})
-        subject = finding.get("subject") or ""
+        rule, subject = finding["rule"], finding["subject"]
         details = finding.get("after") or {}
-        if subject.startswith("failed "):
+        if rule == INTERNAL_FAILURE:
             source, user = details.get("source"), details.get("user")
             entries = [e for e in current["failures"] if (e["source"], e["user"]) == (source, user)]
             if not entries:
-                raise NotFoldable(f"failures of {user}@{source} are not in the observed data any more")
+                raise NotAbsorbable(f"failures of {user}@{source} are not in the observed data any more")
             kinds = {e["kind"] for e in entries}
             result["failures"] = [
                 e for e in result["failures"] if not ((e["source"], e["user"]) == (source, user) and e["kind"] in kinds)
             ] + copy.deepcopy(entries)
-        elif subject.startswith("accepted "):
-            key = subject[len("accepted ") :]
+        elif rule in (NEW_LOGIN, NEW_KEY):
+            key = subject[len("accepted ") :]  # the subject is "accepted <pair key>"
             if key not in current["accepted"]:
-                raise NotFoldable(f"the login {key} is not in the observed data any more")
+                raise NotAbsorbable(f"the login {key} is not in the observed data any more")
             result["accepted"][key] = copy.deepcopy(current["accepted"][key])
         else:
-            raise NotFoldable(
-                f"a {finding['kind']} finding on {subject} cannot be folded into the baseline: "
+            raise NotAbsorbable(
+                f"a {finding['kind']} finding on {subject} (rule {rule}) cannot be absorbed into the baseline: "
                 "fix its cause, or suppress it with an allow rule"
             )
         return result
 
-    def fleet_observations(self, host: str, current: dict, policy=None) -> Iterable[tuple]:
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
         return ()
 
     def observation_text(self, observation: tuple) -> str:
         return str(observation)
+
+    def fleet_findings(self, per_host: Mapping[str, dict], context) -> list[dict]:
+        return unknown_user_findings(per_host, context)
+
+    def fleet_sections(self, per_host: Mapping[str, dict], compares: Mapping[str, dict | None], context) -> dict:
+        return {"login_graph": login_graph(per_host, context.address_hosts, compares)}
 
 
 # --------------------------------------------------------------------------------------------------- fleet
@@ -405,7 +373,7 @@ def fleet_users(per_host: Mapping[str, dict]) -> set:
     return users
 
 
-def fleet_findings(per_host: Mapping[str, dict], addresses: Mapping, policy) -> list[dict]:
+def unknown_user_findings(per_host: Mapping[str, dict], context) -> list[dict]:
     """Failures for users that exist on no host of the fleet, from a source the fleet knows (medium).
 
     A source the fleet knows is internal (networks, inventory) or logged in successfully somewhere in the fleet. Its
@@ -415,8 +383,7 @@ def fleet_findings(per_host: Mapping[str, dict], addresses: Mapping, policy) -> 
     """
     if not per_host or any(not data.get("local_users") for data in per_host.values()):
         return []
-    networks = internal_networks(policy)
-    known = address_hosts(addresses)
+    networks, known = context.internal_networks, context.address_hosts
     users = fleet_users(per_host)
     trusted = {pair["source"] for data in per_host.values() for pair in (data.get("accepted") or {}).values()}
     findings = []
@@ -449,20 +416,21 @@ def fleet_findings(per_host: Mapping[str, dict], addresses: Mapping, policy) -> 
                     summary,
                     after=after,
                     since=min((e["first_seen"] for e in entries if e["first_seen"]), default=None),
-                    identity={"rule": "unknown_users", "source": source, "users": names},
+                    rule=UNKNOWN_USERS,
+                    identity={"rule": UNKNOWN_USERS, "source": source, "users": names},
                 )
             )
     return findings
 
 
-def login_graph(per_host: Mapping[str, dict], addresses: Mapping, compares: Mapping[str, dict | None]) -> dict:
+def login_graph(per_host: Mapping[str, dict], known: Mapping, compares: Mapping[str, dict | None]) -> dict:
     """Who logs into whom: ``{"edges": [...], "new_edges": [...]}``.
 
     An edge is an accepted (user, source) of a host, its source named by the inventory host with that address when
     there is one. It is new when the host's compare found that pair absent from its baseline (the baselines'
-    accepted pairs are the baseline graph); an edge of a host without a compare is not judged.
+    accepted pairs are the baseline graph); an edge of a host without a compare is not judged. ``known``: which
+    inventory hosts each address names (:func:`addresses.address_hosts`).
     """
-    known = address_hosts(addresses)
     edges, new_edges = [], []
     for host, data in sorted(per_host.items()):
         compare = compares.get(host) or {}
@@ -473,7 +441,7 @@ def login_graph(per_host: Mapping[str, dict], addresses: Mapping, compares: Mapp
         }
         judged = compare.get("status") == "compared"
         for key, pair in sorted((data.get("accepted") or {}).items()):
-            hosts = known.get(_normal(pair["source"])) or []
+            hosts = known.get(normal(pair["source"])) or []
             edge = {
                 "from": hosts[0] if len(hosts) == 1 else None,
                 "from_hosts": hosts,

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from plugin_utils_data import NOW, setuid_file, setuid_result, with_file, without_file
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import new_baseline
 
 BASELINE = new_baseline("h1", {"setuid": setuid_result()}, NOW)[0]
 
 
 def test_clean_host():
-    result = compare_host("h1", BASELINE, {"setuid": setuid_result()}, None, NOW)
+    result = compare_host("h1", BASELINE, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result == {
         "host": "h1",
         "status": "compared",
@@ -28,42 +29,47 @@ def test_clean_host():
 
 
 def test_no_baseline_is_a_finding_not_a_crash():
-    result = compare_host("h1", None, {"setuid": setuid_result()}, None, NOW)
+    result = compare_host("h1", None, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result["status"] == "no_baseline"
     [finding] = result["findings"]
-    assert (finding["kind"], finding["severity"]) == ("coverage", "high")
+    assert (finding["kind"], finding["severity"], finding["rule"]) == ("coverage", "high", "no_baseline")
     assert finding["summary"] == "h1: no baseline for host h1: run the snapshot playbook"
     assert result["checks"] == {"setuid": "ok"}
     assert result["worst_severity"] == "high"
 
 
 def test_missing_and_failed_gatherers_are_coverage_findings():
-    missing = compare_host("h1", BASELINE, {}, None, NOW)
+    missing = compare_host("h1", BASELINE, {}, CheckContext(now=NOW))
     assert missing["checks"] == {"setuid": "missing"}
-    assert missing["findings"][0]["severity"] == "high"
+    assert (missing["findings"][0]["severity"], missing["findings"][0]["rule"]) == ("high", "check_missing")
     assert "check setuid is in the baseline but was not gathered" in missing["findings"][0]["summary"]
-    failed = compare_host("h1", BASELINE, {"setuid": {"failed": True, "msg": "Permission denied: /root"}}, None, NOW)
+    failed = compare_host(
+        "h1", BASELINE, {"setuid": {"failed": True, "msg": "Permission denied: /root"}}, CheckContext(now=NOW)
+    )
     assert failed["checks"] == {"setuid": "error: gatherer failed: Permission denied: /root"}
+    assert failed["findings"][0]["rule"] == "gatherer_error"
     assert (
         failed["findings"][0]["summary"]
         == "h1: check setuid was not audited: gatherer failed: Permission denied: /root"
     )
-    assert compare_host("h1", BASELINE, None, None, NOW)["checks"] == {"setuid": "missing"}
+    assert compare_host("h1", BASELINE, None, CheckContext(now=NOW))["checks"] == {"setuid": "missing"}
 
 
 def test_unknown_and_unbaselined_checks():
     empty = {**BASELINE, "checks": {}}
-    result = compare_host("h1", empty, {"setuid": setuid_result(), "egress": {"ok": True}}, None, NOW)
+    result = compare_host("h1", empty, {"setuid": setuid_result(), "egress": {"ok": True}}, CheckContext(now=NOW))
     assert result["checks"]["setuid"] == "no baseline"
     assert result["checks"]["egress"].startswith("error: unknown check 'egress'")
     assert [(f["subject"], f["severity"]) for f in result["findings"]] == [("setuid", "medium"), ("egress", "info")]
+    assert [f["rule"] for f in result["findings"]] == ["check_unbaselined", "check_unknown"]
 
 
 def test_corrupt_baseline_data_is_a_finding():
     broken = {**BASELINE, "checks": {"setuid": {"files": {}}}}
-    result = compare_host("h1", broken, {"setuid": setuid_result()}, None, NOW)
+    result = compare_host("h1", broken, {"setuid": setuid_result()}, CheckContext(now=NOW))
     assert result["checks"]["setuid"].startswith("error: cannot compare with the stored baseline (KeyError")
     assert result["worst_severity"] == "high"
+    assert [f["rule"] for f in result["findings"]] == ["baseline_unreadable"]
 
 
 def test_findings_sorted_and_policy_applied():
@@ -79,7 +85,7 @@ def test_findings_sorted_and_policy_applied():
             "severity_overrides": [{"match": "kind == 'removed'", "severity": "medium", "reason": "r", "owner": "o"}],
         }
     )
-    result = compare_host("h1", BASELINE, {"setuid": current}, policy, NOW)
+    result = compare_host("h1", BASELINE, {"setuid": current}, CheckContext(policy, now=NOW))
     assert [(f["severity"], f["subject"]) for f in result["findings"]] == [
         ("critical", "/tmp/x"), ("high", "/usr/bin/su"), ("medium", "/usr/bin/passwd")
     ]  # fmt: skip

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from plugin_utils_data import NOW, SHA_EVIL, SHA_SU, setuid_file, setuid_result, with_file
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, Check
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet, fleet_fails, host_group
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import new_baseline
 
 WEB = [f"web{i}" for i in range(1, 7)]
 GROUPS = {
@@ -19,12 +22,12 @@ GROUPS = {
 
 def host_result(host, gathered, baseline_gathered=None):
     baseline = new_baseline(host, baseline_gathered or gathered, NOW)[0]
-    return {"compare": compare_host(host, baseline, gathered, None, NOW), "gathered": gathered}
+    return {"compare": compare_host(host, baseline, gathered, CheckContext(now=NOW)), "gathered": gathered}
 
 
 def fleet(results, expected=None, problems=None, policy=None, host_groups=None):
     groups = host_groups or {h: host_group(h, GROUPS) for h in results}
-    return analyze_fleet(results, groups, expected or list(results), problems or {}, policy, NOW)
+    return analyze_fleet(results, groups, expected or list(results), problems or {}, CheckContext(policy, now=NOW))
 
 
 def test_host_group_is_the_most_specific():
@@ -169,3 +172,36 @@ def test_snapshot_hosts_are_neither_silent_nor_compared():
     assert report["hosts"]["web1"]["status"] == "snapshot"
     assert report["summary"]["baselined"] == ["web1"] and report["summary"]["not_audited"] == []
     assert report["fleet_findings"] == []
+
+
+class FleetOnlyCheck(Check):
+    """A check whose whole judgement is fleet-wide: proves analyze_fleet asks every check of the registry."""
+
+    name = module = "fleet_only"
+
+    def normalize(self, result):
+        return {"value": result["value"]}
+
+    def fleet_observations(self, host, current, context):
+        return ()
+
+    def fleet_findings(self, per_host, context):
+        summary = f"values differ across {len(per_host)} hosts"
+        return [make_finding(min(per_host), self.name, "anomaly", "low", "value", summary, rule="values_differ")]
+
+    def fleet_sections(self, per_host, compares, context):
+        return {"fleet_only_values": {host: data["value"] for host, data in per_host.items()}}
+
+
+def test_fleet_findings_and_sections_of_every_registered_check(monkeypatch):
+    monkeypatch.setitem(CHECKS, FleetOnlyCheck.name, FleetOnlyCheck())
+    results = {host: {"compare": None, "gathered": {"fleet_only": {"value": n}}} for n, host in enumerate(["a", "b"])}
+    report = fleet(results, expected=["a", "b"])
+    (finding,) = [f for f in report["fleet_findings"] if f["check"] == "fleet_only"]
+    assert (finding["host"], finding["rule"], finding["summary"]) == (
+        "a",
+        "values_differ",
+        "values differ across 2 hosts",
+    )
+    assert report["fleet_only_values"] == {"a": 0, "b": 1}
+    assert "login_graph" not in report  # no host gathered sshd_auth: that check adds no section

@@ -19,7 +19,7 @@ ALLOW = {
 
 
 def finding(subject="/usr/local/bin/x", host="h1", severity="critical", kind="added"):
-    return make_finding(host, "setuid", kind, severity, subject, f"{host}: new setuid file {subject}")
+    return make_finding(host, "setuid", kind, severity, subject, f"{host}: new setuid file {subject}", rule="new_file")
 
 
 def errors_of(document) -> list[str]:
@@ -218,5 +218,5 @@ def test_the_documented_example_is_valid(tmp_path):
     path.write_text(example)
     policy = load_policy(str(path))
     assert len(policy.overrides) == 2 and len(policy.allow) == 1
-    ci = make_finding("build2", "setuid", "added", "critical", "/opt/ci/helper", "s")
+    ci = make_finding("build2", "setuid", "added", "critical", "/opt/ci/helper", "s", rule="new_file")
     assert policy.apply([ci], TODAY)[0]["suppressed"]["owner"] == "ci-team"

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from plugin_utils_data import NOW, setuid_file, setuid_result, with_file
 
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils import files
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import report as rp
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils import store as st
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet
 
@@ -23,14 +25,14 @@ def report():
     results = {}
     for host in HOSTS:
         gathered = {"setuid": setuid_result()}
-        baseline = st.new_baseline(host, gathered, NOW)[0]
+        baseline = new_baseline(host, gathered, NOW)[0]
         if host == "web2":
             gathered = {
                 "setuid": with_file(setuid_result(), setuid_file(HOSTILE, package=None, user="\x1b]0;pwned\x07"))
             }
-        results[host] = {"compare": compare_host(host, baseline, gathered, None, NOW), "gathered": gathered}
+        results[host] = {"compare": compare_host(host, baseline, gathered, CheckContext(now=NOW)), "gathered": gathered}
     problems = {"web|7": {"status": "unreachable", "msg": "no route\n| fake | row |"}}
-    return analyze_fleet(results, dict.fromkeys(HOSTS, "web"), [*HOSTS, "web|7"], problems, None, NOW)
+    return analyze_fleet(results, dict.fromkeys(HOSTS, "web"), [*HOSTS, "web|7"], problems, CheckContext(now=NOW))
 
 
 def test_json_is_complete_stable_and_ascii(report):
@@ -112,7 +114,7 @@ def test_write_reports_atomically(report, tmp_path, monkeypatch):
     def fail(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(st.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)
     with pytest.raises(StoreError, match="No space left on device"):
         rp.write_reports({**report, "generated": "2026-03-02T00:00:00Z"}, str(directory))
     monkeypatch.undo()

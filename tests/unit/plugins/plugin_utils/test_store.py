@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from plugin_utils_data import NOW, setuid_file, setuid_result, with_file
+from plugin_utils_data import NOW, setuid_result
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils import store as st
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import new_baseline
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import StoreError
 
 
@@ -29,21 +29,11 @@ def store(tmp_path):
 
 
 def baseline(host="h1", gathered=None):
-    return st.new_baseline(host, gathered or {"setuid": setuid_result()}, NOW)[0]
+    return new_baseline(host, gathered or {"setuid": setuid_result()}, NOW)[0]
 
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def test_new_baseline_document():
-    document, warnings = st.new_baseline("h1", {"setuid": setuid_result(), "teleport": {"x": 1}}, NOW)
-    assert set(document) == {"schema", "host", "created", "updated", "checks", "accepted"}
-    assert document["schema"] == 1 and document["host"] == "h1"
-    assert document["created"] == document["updated"] == "2026-03-01T12:00:00Z"
-    assert list(document["checks"]) == ["setuid"]
-    assert document["accepted"] == []
-    assert warnings == ["teleport: unknown check 'teleport' (known: log_rate, setuid, sshd_auth); left out"]
 
 
 def test_save_and_load_with_permissions(store, tmp_path):
@@ -113,21 +103,6 @@ def test_failed_rename_leaves_the_old_file_and_no_temp_file(store, monkeypatch):
     assert [Path(os.path.join(history_dir, n)).read_bytes() for n in os.listdir(history_dir)] == [before]
 
 
-def test_failed_write_mid_file_leaves_no_temp_file(tmp_path, monkeypatch):
-    target = tmp_path / "f.json"
-    target.write_bytes(b"old")
-
-    def broken_fsync(fd):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(st.os, "fsync", broken_fsync)
-    with pytest.raises(StoreError, match="Input/output error"):
-        st.atomic_write(str(target), b"new")
-    monkeypatch.undo()
-    assert target.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["f.json"]
-
-
 def test_corrupt_files_are_named(store):
     path = store.save_baseline("h1", baseline())
     with open(path, "w") as handle:
@@ -167,61 +142,6 @@ def test_observed_round_trip(store):
     assert store.load_observed("h1") == gathered
     assert json.loads(Path(path).read_text())["saved"] == "2026-03-01T12:00:01Z"
     assert store.load_observed("h2") is None
-
-
-def test_accept_folds_selected_findings_and_records_who_why_when():
-    base = baseline()
-    observed = {
-        "setuid": with_file(
-            with_file(setuid_result(), setuid_file("/opt/a", package=None)), setuid_file("/opt/b", package=None)
-        )
-    }
-    findings = compare_host("h1", base, observed, None, NOW)["findings"]
-    chosen = next(f for f in findings if f["subject"] == "/opt/a")
-    later = NOW + timedelta(days=1)
-    document, accepted, skipped = st.accept(base, observed, [chosen], "CHG-7 new agent", "alice", later)
-    assert accepted == [chosen] and skipped == []
-    assert document["accepted"] == [
-        {
-            "id": chosen["id"], "check": "setuid", "kind": "added", "subject": "/opt/a", "summary": chosen["summary"],
-            "reason": "CHG-7 new agent", "who": "alice", "when": "2026-03-02T12:00:00Z",
-        }
-    ]  # fmt: skip
-    assert document["updated"] == "2026-03-02T12:00:00Z" and document["created"] == base["created"]
-    remaining = compare_host("h1", document, observed, None, NOW)["findings"]
-    assert [f["subject"] for f in remaining] == ["/opt/b"]
-    assert base["accepted"] == []  # not modified in place
-
-
-def test_accept_check_level_findings_and_skips():
-    base = baseline()
-    observed = {"setuid": {"failed": True, "msg": "boom"}}
-    failed = compare_host("h1", base, observed, None, NOW)["findings"]
-    document, accepted, skipped = st.accept(base, observed, failed, "r", "w", NOW)
-    assert accepted == [] and skipped[0]["id"] == failed[0]["id"]
-    assert document == base
-    # a check no longer gathered: accepting drops it from the baseline
-    missing = compare_host("h1", base, {}, None, NOW)["findings"]
-    document, accepted, skipped = st.accept(base, {}, missing, "setuid check retired", "w", NOW)
-    assert skipped == []
-    assert accepted == missing and document["checks"] == {}
-    assert compare_host("h1", document, {}, None, NOW)["findings"] == []
-    # a check without baseline data: accepting adds it
-    empty = {**base, "checks": {}}
-    gathered = {"setuid": setuid_result()}
-    unbaselined = compare_host("h1", empty, gathered, None, NOW)["findings"]
-    document, accepted, skipped = st.accept(empty, gathered, unbaselined, "enable setuid", "w", NOW)
-    assert accepted == unbaselined and skipped == []
-    assert compare_host("h1", document, gathered, None, NOW)["findings"] == []
-    with pytest.raises(StoreError, match="needs a reason"):
-        st.accept(base, gathered, [], "", "w", NOW)
-
-
-def test_accept_skips_fleet_findings():
-    outlier = {"id": "0" * 12, "check": "fleet", "kind": "coverage", "subject": "h1", "summary": "s"}
-    document, accepted, skipped = st.accept(baseline(), {"setuid": setuid_result()}, [outlier], "r", "w", NOW)
-    assert document == baseline()
-    assert accepted == [] and "use an allow rule" in skipped[0]["reason"]
 
 
 def _held_elsewhere(path) -> bool:

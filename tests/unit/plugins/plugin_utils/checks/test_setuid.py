@@ -12,15 +12,22 @@ from plugin_utils_data import (
     without_file,
 )
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.setuid import PACKAGE_DB, SCAN_ERRORS
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
 
 CHECK = CHECKS["setuid"]
 
 
 def diff(before: dict, after: dict, policy=None) -> list[dict]:
-    return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), policy)
+    return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), CheckContext(policy))
+
+
+def finding_for(path: str, **changes) -> dict:
+    """The one finding of a scan where ``path`` is (or became) a file with ``changes``."""
+    before = setuid_result()
+    return only(diff(before, with_file(before, setuid_file(path, **changes))))
 
 
 def only(findings: list[dict]) -> dict:
@@ -70,10 +77,8 @@ def test_same_data_with_new_inode_and_ctime_is_clean():
     ],
 )
 def test_new_file_severity(changes, severity, words):
-    before = setuid_result()
-    after = with_file(before, setuid_file("/usr/local/bin/x", **changes))
-    finding = only(diff(before, after))
-    assert finding["kind"] == "added"
+    finding = finding_for("/usr/local/bin/x", **changes)
+    assert (finding["kind"], finding["rule"]) == ("added", "new_file")
     assert finding["severity"] == severity
     assert finding["subject"] == "/usr/local/bin/x"
     assert words in finding["summary"]
@@ -123,10 +128,8 @@ def test_new_capability_file():
     ],
 )
 def test_changed_file_severity(changes, severity, words):
-    before = setuid_result()
-    after = with_file(before, setuid_file("/usr/bin/su", **changes))
-    finding = only(diff(before, after))
-    assert finding["kind"] == "changed"
+    finding = finding_for("/usr/bin/su", **changes)
+    assert (finding["kind"], finding["rule"]) == ("changed", "file_changed")
     assert finding["severity"] == severity
     assert finding["summary"].startswith("h1: ")
     assert "/usr/bin/su changed: " in finding["summary"]
@@ -158,6 +161,7 @@ def test_removed_file_is_low():
     before = setuid_result()
     finding = only(diff(before, without_file(before, "/usr/bin/passwd")))
     assert (finding["kind"], finding["severity"], finding["subject"]) == ("removed", "low", "/usr/bin/passwd")
+    assert finding["rule"] == "file_removed"
     assert finding["before"]["package"] == "passwd" and finding["after"] is None
     assert "h1: setuid file /usr/bin/passwd" in finding["summary"] and "is gone" in finding["summary"]
 
@@ -166,6 +170,7 @@ def test_filesystem_no_longer_scanned_is_a_coverage_gap():
     before = setuid_result()
     finding = only(diff(before, setuid_result(mounts=filesystems("/home"))))
     assert (finding["kind"], finding["severity"], finding["subject"]) == ("coverage", "medium", "/home")
+    assert finding["rule"] == "filesystem_unscanned"
     assert finding["summary"] == (
         "h1: filesystem /home (ext4) was scanned for setuid files in the baseline but not now: excluded by option"
     )
@@ -186,6 +191,7 @@ def test_package_database_lost_and_scan_errors():
     )
     found = {f["subject"]: f for f in diff(before, after)}
     assert set(found) == {PACKAGE_DB, SCAN_ERRORS}
+    assert (found[PACKAGE_DB]["rule"], found[SCAN_ERRORS]["rule"]) == ("package_db_changed", "scan_errors")
     assert found[PACKAGE_DB]["severity"] == "medium"
     assert "was dpkg in the baseline and is unavailable now (dpkg status unreadable)" in found[PACKAGE_DB]["summary"]
     assert found[SCAN_ERRORS]["severity"] == "low"
@@ -231,29 +237,29 @@ def test_ids_are_stable_across_runs_and_differ_between_changes():
     ],
     ids=["added", "removed", "changed", "filesystem", "package-db"],
 )
-def test_accept_folds_exactly_one_finding(after):
+def test_accept_absorbs_exactly_one_finding(after):
     other = setuid_file("/opt/other", package=None)
     before = CHECK.normalize(setuid_result())
     current = CHECK.normalize(with_file(after, other))
-    findings = CHECK.diff("h1", before, current, None)
+    findings = CHECK.diff("h1", before, current, CheckContext())
     target = next(f for f in findings if f["subject"] != "/opt/other")
-    folded = CHECK.apply_accept(before, current, target)
-    remaining = CHECK.diff("h1", folded, current, None)
+    absorbed = CHECK.apply_accept(before, current, target)
+    remaining = CHECK.diff("h1", absorbed, current, CheckContext())
     assert [f["subject"] for f in remaining] == ["/opt/other"]
-    assert CHECK.diff("h1", before, current, None) == findings  # the input baseline is not modified
+    assert CHECK.diff("h1", before, current, CheckContext()) == findings  # the input baseline is not modified
 
 
-def test_scan_errors_cannot_be_folded():
+def test_scan_errors_cannot_be_absorbed():
     before = CHECK.normalize(setuid_result())
     current = CHECK.normalize(setuid_result(errors=["boom"], stats={"errors": 1}))
-    finding = only(CHECK.diff("h1", before, current, None))
-    with pytest.raises(NotFoldable, match="allow rule"):
+    finding = only(CHECK.diff("h1", before, current, CheckContext()))
+    with pytest.raises(NotAbsorbable, match="allow rule"):
         CHECK.apply_accept(before, current, finding)
 
 
 def test_fleet_observations():
     current = CHECK.normalize(setuid_result())
-    observations = list(CHECK.fleet_observations("h1", current))
+    observations = list(CHECK.fleet_observations("h1", current, CheckContext()))
     assert ("setuid-path", "/usr/bin/su") in observations
     assert ("setuid-digest", "/usr/bin/su", "util-linux", SHA_SU) in observations
     assert len(observations) == 6

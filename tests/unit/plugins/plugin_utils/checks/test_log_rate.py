@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable, normalize_result
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.baselines import accept, new_baseline
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable, normalize_result
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.holes import hour_iso, hour_label, parse_hour
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import parse_policy
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.store import accept, new_baseline
 
 CHECK = CHECKS["log_rate"]
 START = parse_hour("2025-09-01T00")  # a Monday
@@ -88,11 +89,13 @@ def current_result(*sources: dict, end: int = NOW) -> dict:
 
 
 def diff(before: dict, after: dict, policy=None) -> list[dict]:
-    return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), policy)
+    return CHECK.diff("h1", CHECK.normalize(before), CHECK.normalize(after), CheckContext(policy))
 
 
 def rules(findings: list[dict]) -> list[tuple]:
-    return [((f["after"] or f["before"])["rule"], f["severity"]) for f in findings]
+    """(rule, severity) of each finding; the rule its details name is the finding's ``rule``."""
+    assert all(f["rule"] == (f["after"] or f["before"])["rule"] for f in findings)
+    return [(f["rule"], f["severity"]) for f in findings]
 
 
 def only(findings: list[dict]) -> dict:
@@ -356,15 +359,15 @@ def test_ids_are_stable_across_compares():
 def test_accepting_a_hole_records_its_hours_and_keeps_the_profile():
     baseline = CHECK.normalize(baseline_result())
     current = CHECK.normalize(current_result(source(SYSLOG, START, NOW, changes={WIPED: 700})))
-    finding = only(CHECK.diff("h1", baseline, current, None))
+    finding = only(CHECK.diff("h1", baseline, current, CheckContext()))
     accepted = CHECK.apply_accept(baseline, current, finding)
     assert accepted["accepted_hours"] == [{"source": SYSLOG, "start": hour_iso(WIPED), "end": hour_iso(WIPED + 1)}]
     assert accepted["sources"][SYSLOG]["profile"] == baseline["sources"][SYSLOG]["profile"]
     assert baseline["accepted_hours"] == []  # a copy
-    assert CHECK.diff("h1", accepted, current, None) == []
+    assert CHECK.diff("h1", accepted, current, CheckContext()) == []
     # a new hole elsewhere is still reported
     worse = CHECK.normalize(current_result(source(SYSLOG, START, NOW, changes={WIPED: 700, WIPED + 5: 10})))
-    assert [f["after"]["start"] for f in CHECK.diff("h1", accepted, worse, None)] == [hour_iso(WIPED + 5)]
+    assert [f["after"]["start"] for f in CHECK.diff("h1", accepted, worse, CheckContext())] == [hour_iso(WIPED + 5)]
 
 
 def test_accept_through_the_store_then_compare_is_clean():
@@ -373,19 +376,19 @@ def test_accept_through_the_store_then_compare_is_clean():
     assert warnings == []
     changes = {WIPED: 700}
     observed = {"log_rate": current_result(source(SYSLOG, START, NOW, changes=changes, backward_jumps=1))}
-    report = compare_host("h1", document, observed, None, now)
+    report = compare_host("h1", document, observed, CheckContext(now=now))
     assert sorted(rules(report["findings"])) == [("backward_jumps", "medium"), ("gone", "high"), ("hole", "medium")]
     assert report["inventory"]["log_rate"].startswith("1 log source, ")
     document, accepted, skipped = accept(document, observed, report["findings"], "CHG-7 maintenance", "tester", now)
     assert len(accepted) == 3 and skipped == []
-    assert compare_host("h1", document, observed, None, now)["findings"] == []
+    assert compare_host("h1", document, observed, CheckContext(now=now))["findings"] == []
 
 
 def test_errors_cannot_be_accepted():
     baseline = CHECK.normalize(baseline_result())
     current = CHECK.normalize(current_result(source(SYSLOG, START, NOW, error="permission denied", hours={})))
-    finding = only(CHECK.diff("h1", baseline, current, None))
-    with pytest.raises(NotFoldable):
+    finding = only(CHECK.diff("h1", baseline, current, CheckContext()))
+    with pytest.raises(NotAbsorbable):
         CHECK.apply_accept(baseline, current, finding)
 
 
@@ -413,7 +416,7 @@ def test_knobs_and_allow_rules():
     )
     now = datetime(2025, 9, 18, 0, 30, tzinfo=timezone.utc)
     document, _warnings = new_baseline("h1", {"log_rate": baseline_result()}, now)
-    report = compare_host("h1", document, {"log_rate": wiped}, allow, now)
+    report = compare_host("h1", document, {"log_rate": wiped}, CheckContext(allow, now=now))
     assert report["suppressed"] == 1 and report["worst_severity"] is None
 
 
@@ -466,7 +469,7 @@ def test_inventory_names_sources_and_counts():
     events = sum(busy(hour) for hour in range(START, NOW)) + busy(NOW) // 6
     assert text == f"2 log sources, {events:,} events over {NOW - START} hours (/var/log/syslog, journal), 1 unreadable"
     assert CHECK.inventory(CHECK.normalize(result())) == "0 log sources"
-    assert list(CHECK.fleet_observations("h1", current)) == []
+    assert list(CHECK.fleet_observations("h1", current, CheckContext())) == []
 
 
 def test_a_source_quiet_at_the_snapshot_and_busy_now_is_judged_against_its_own_hours():

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotFoldable
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import sshd_auth as S
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy, parse_policy
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.report import render_markdown
@@ -60,16 +60,15 @@ def result(failures=(), accepted=(), users=("root", "deploy"), collected="2025-1
     }
 
 
-def policy_with(addresses=None, **document):
+def context_with(addresses=None, **document):
     policy = parse_policy(document) if document else Policy()
-    policy.inventory_addresses = addresses or {}
-    return policy
+    return CheckContext(policy, addresses, NOW)
 
 
-def judge(baseline_result, current_result, policy=None, host="web1"):
+def judge(baseline_result, current_result, context=None, host="web1"):
     baseline = CHECK.normalize(baseline_result)
     current = CHECK.normalize(current_result)
-    return CHECK.diff(host, baseline, current, policy or policy_with()), baseline, current
+    return CHECK.diff(host, baseline, current, context or context_with()), baseline, current
 
 
 def test_normalize_and_inventory():
@@ -109,8 +108,8 @@ def test_failures_from_inside():
             failure("192.0.2.10", "deploy"),  # an inventory host's public address
         ]
     )
-    policy = policy_with({"db1": ["192.0.2.10"], "app1": ["10.0.0.5"]})
-    findings, _b, _c = judge(result(), current, policy)
+    context = context_with({"db1": ["192.0.2.10"], "app1": ["10.0.0.5"]})
+    findings, _b, _c = judge(result(), current, context)
     by_subject = {f["subject"]: f for f in findings}
     assert sorted(by_subject) == ["failed admin@10.0.0.6", "failed deploy@192.0.2.10", "failed root@10.0.0.5"]
     root = by_subject["failed root@10.0.0.5"]
@@ -119,6 +118,7 @@ def test_failures_from_inside():
     assert root["after"]["source_hosts"] == ["app1"] and "10.0.0.5 (app1)" in root["summary"]
     assert root["since"] == "2025-10-01T10:00:00Z" and root["after"]["last_seen"] == "2025-10-01T10:05:00Z"
     assert by_subject["failed admin@10.0.0.6"]["severity"] == "critical"
+    assert {f["rule"] for f in findings} == {"internal_failure"}
     assert "does not exist on web1" in by_subject["failed admin@10.0.0.6"]["summary"]
     assert by_subject["failed deploy@192.0.2.10"]["severity"] == "high"
 
@@ -139,9 +139,9 @@ def test_baseline_failures_and_accept():
     newer = result([failure("10.0.0.5", "root", count=3, last="2025-10-02T09:00:00Z")])
     findings, baseline, current = judge(base, newer)
     assert len(findings) == 1
-    folded = CHECK.apply_accept(baseline, current, findings[0])
-    assert CHECK.diff("web1", folded, current, policy_with()) == []
-    with pytest.raises(NotFoldable):
+    absorbed = CHECK.apply_accept(baseline, current, findings[0])
+    assert CHECK.diff("web1", absorbed, current, context_with()) == []
+    with pytest.raises(NotAbsorbable):
         CHECK.apply_accept(baseline, CHECK.normalize(result()), findings[0])
 
 
@@ -155,8 +155,8 @@ def test_new_logins():
             login("alice", "198.51.100.4"),  # from outside
         ]
     )
-    policy = policy_with({"app2": ["10.0.0.9"], "app1": ["10.0.0.8"]})
-    findings, baseline, observed = judge(base, current, policy)
+    context = context_with({"app2": ["10.0.0.9"], "app1": ["10.0.0.8"]})
+    findings, baseline, observed = judge(base, current, context)
     by_subject = {f["subject"]: f for f in findings}
     assert {s: f["severity"] for s, f in by_subject.items()} == {
         "accepted alice@198.51.100.4": "medium",
@@ -165,10 +165,13 @@ def test_new_logins():
         "accepted root@10.9.9.9": "high",
     }
     assert "no inventory host" in by_subject["accepted root@10.9.9.9"]["summary"]
+    assert {s: f["rule"] for s, f in by_subject.items() if f["rule"] != "new_login"} == {
+        "accepted deploy@10.0.0.8": "new_key"
+    }
     assert by_subject["accepted deploy@10.0.0.8"]["before"] == {"fingerprints": ["SHA256:k1"]}
     assert by_subject["accepted deploy@10.0.0.8"]["after"] == {"fingerprints": ["SHA256:k2"]}
-    folded = CHECK.apply_accept(baseline, observed, by_subject["accepted root@10.9.9.9"])
-    assert "accepted root@10.9.9.9" not in {f["subject"] for f in CHECK.diff("web1", folded, observed, policy)}
+    absorbed = CHECK.apply_accept(baseline, observed, by_subject["accepted root@10.9.9.9"])
+    assert "accepted root@10.9.9.9" not in {f["subject"] for f in CHECK.diff("web1", absorbed, observed, context)}
 
 
 def test_policy_knobs_window_and_ignores():
@@ -179,13 +182,13 @@ def test_policy_knobs_window_and_ignores():
         ],
         [login("x", "198.51.100.4", first="2025-09-25T01:00:00Z")],
     )
-    findings, _b, _c = judge(result(), current, policy_with(checks={"sshd_auth": {"window": 86400}}))
+    findings, _b, _c = judge(result(), current, context_with(checks={"sshd_auth": {"window": 86400}}))
     assert [f["subject"] for f in findings] == ["failed root@10.0.0.5"]
-    findings, _b, _c = judge(result(), current, policy_with(checks={"sshd_auth": {"ignore_sources": ["10.0.0.0/24"]}}))
+    findings, _b, _c = judge(result(), current, context_with(checks={"sshd_auth": {"ignore_sources": ["10.0.0.0/24"]}}))
     assert [f["subject"] for f in findings] == ["accepted x@198.51.100.4"]
-    findings, _b, _c = judge(result(), current, policy_with(checks={"sshd_auth": {"ignore_users": ["back*", "root"]}}))
+    findings, _b, _c = judge(result(), current, context_with(checks={"sshd_auth": {"ignore_users": ["back*", "root"]}}))
     assert [f["subject"] for f in findings] == ["accepted x@198.51.100.4"]
-    internal = policy_with(internal_networks=["198.51.100.0/24"])
+    internal = context_with(internal_networks=["198.51.100.0/24"])
     findings, _b, _c = judge(result(), current, internal)
     assert {f["subject"]: f["severity"] for f in findings}["accepted x@198.51.100.4"] == "high"
 
@@ -194,13 +197,16 @@ def test_unreadable_source_is_coverage():
     sources = [{"name": "journal", "kind": "journal", "error": "journalctl exited with 1"}]
     findings, _b, _c = judge(result(), result(sources=sources))
     assert [(f["kind"], f["severity"], f["subject"]) for f in findings] == [("coverage", "medium", "source journal")]
+    assert findings[0]["rule"] == "source_error"
     findings, _b, _c = judge(result(sources=sources), result(sources=sources))
     assert findings[0]["severity"] == "info"
 
 
 def test_compare_host_runs_the_check():
     baseline = {"checks": {"sshd_auth": CHECK.normalize(result())}, "accepted": []}
-    compare = compare_host("web1", baseline, {"sshd_auth": result([failure("10.0.0.5", "root")])}, None, NOW)
+    compare = compare_host(
+        "web1", baseline, {"sshd_auth": result([failure("10.0.0.5", "root")])}, CheckContext(now=NOW)
+    )
     assert compare["checks"] == {"sshd_auth": "ok"}
     assert [f["severity"] for f in compare["findings"]] == ["high"]
     assert compare["inventory"]["sshd_auth"].startswith("1 failed attempts from 1 sources")
@@ -224,13 +230,14 @@ def test_fleet_users_that_exist_nowhere():
         ),
         "db1": CHECK.normalize(result(accepted=[login("ops", "198.51.100.4")], users=["root", "deploy", "ops"])),
     }
-    findings = S.fleet_findings(per_host, {}, None)
+    findings = CHECK.fleet_findings(per_host, context_with())
     assert [(f["host"], f["severity"], f["subject"], f["after"]["users"]) for f in findings] == [
         ("web1", "medium", "unknown users from 10.0.0.5", ["oracle"]),
         ("web1", "medium", "unknown users from 198.51.100.4", ["ghost"]),
     ]
+    assert {f["rule"] for f in findings} == {"unknown_users"}
     per_host["db1"]["local_users"] = []
-    assert S.fleet_findings(per_host, {}, None) == []  # a host's user list is unknown: not judged
+    assert CHECK.fleet_findings(per_host, context_with()) == []  # a host's user list is unknown: not judged
 
 
 def test_login_graph_and_report():
@@ -246,12 +253,12 @@ def test_login_graph_and_report():
         "app1": {"checks": {"sshd_auth": CHECK.normalize(result())}, "accepted": []},
     }
     addresses = {"web1": ["10.0.0.7"], "app1": ["10.0.0.8"]}
-    policy = policy_with(addresses)
+    context = context_with(addresses)
     host_results = {
-        host: {"compare": compare_host(host, baselines[host], gathered[host], policy, NOW), "gathered": gathered[host]}
+        host: {"compare": compare_host(host, baselines[host], gathered[host], context), "gathered": gathered[host]}
         for host in gathered
     }
-    report = analyze_fleet(host_results, {}, list(gathered), {}, policy, NOW, host_addresses=addresses)
+    report = analyze_fleet(host_results, {}, list(gathered), {}, context)
     graph = report["login_graph"]
     assert [(e["from"], e["from_address"], e["user"], e["to"], e["new"]) for e in graph["edges"]] == [
         ("web1", "10.0.0.7", "deploy", "app1", True),
@@ -267,5 +274,5 @@ def test_login_graph_and_report():
 
 
 def test_fleet_report_without_sshd_auth_has_no_graph():
-    report = analyze_fleet({}, {}, [], {}, None, NOW)
+    report = analyze_fleet({}, {}, [], {}, CheckContext(now=NOW))
     assert "login_graph" not in report and "Login graph" not in render_markdown(report)

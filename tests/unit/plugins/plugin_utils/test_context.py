@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta, timezone
+
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import DEFAULT_INTERNAL
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy, parse_policy
+
+
+def test_defaults():
+    context = CheckContext()
+    assert isinstance(context.policy, Policy) and context.inventory_addresses == {} and context.address_hosts == {}
+    assert context.internal_networks == DEFAULT_INTERNAL
+    assert context.now.tzinfo == timezone.utc
+
+
+def test_policy_networks_addresses_and_moment():
+    paris = timezone(timedelta(hours=1))
+    policy = parse_policy({"internal_networks": ["198.51.100.0/24"]})
+    context = CheckContext(policy, {"web1": ["192.0.2.10"]}, datetime(2026, 1, 2, 4, 0, tzinfo=paris))
+    assert context.internal_networks == (ipaddress.ip_network("198.51.100.0/24"),)
+    assert context.address_hosts == {"192.0.2.10": ["web1"]}
+    assert context.now == datetime(2026, 1, 2, 3, 0, tzinfo=timezone.utc)
