@@ -7,18 +7,14 @@ import os
 import re
 import subprocess
 
-import fleet_harness
 import pytest
-from fleet_harness import (
-    UNREACHABLE_HOST_NAME,
-    descendants,
-    parse_recap,
-    probe_ssh_banner,
-    require_binaries,
-    run_adhoc,
-    run_playbook,
-    run_with_ansible_runner,
-)
+from harness import environment, processes, syslog
+from harness.environment import require_binaries
+from harness.fleet import UNREACHABLE_HOST_NAME
+from harness.playbooks import run_adhoc, run_playbook, run_with_ansible_runner
+from harness.processes import descendants
+from harness.results import parse_recap
+from harness.sshd import probe_ssh_banner
 
 ACCEPTED_ROOT_KEY = r"Accepted publickey for root from 127\.0\.0\.1 port \d+ ssh2"
 
@@ -162,7 +158,7 @@ def test_ansible_runner_runs_the_playbook(running_fleet, fleet_inventory, tmp_pa
     (command_file,) = (tmp_path / "runner" / "artifacts").glob("*/command")
     command = json.loads(command_file.read_text(encoding="utf-8"))
     assert command["command"][0] == "ansible-playbook"
-    assert command["env"]["PATH"].split(os.pathsep)[0] == str(fleet_harness.VENV_BIN)  # the venv's ansible
+    assert command["env"]["PATH"].split(os.pathsep)[0] == str(environment.VENV_BIN)  # the venv's ansible
 
 
 def test_wrong_password_is_refused_and_logged(running_fleet):
@@ -180,7 +176,7 @@ def test_wrong_password_is_refused_and_logged(running_fleet):
 
 def test_missing_binary_skips_locally_and_fails_in_ci(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(fleet_harness, "SYSTEM_BIN_DIRS", ())
+    monkeypatch.setattr(environment, "SYSTEM_BIN_DIRS", ())
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="install the Debian package openssh-server"):
         require_binaries("sshd")
@@ -220,16 +216,16 @@ def test_private_fleet_teardown_leaves_no_process(fleet_factory, tmp_path):
         host.ssh_argv("sleep 300"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        fleet_harness.wait_for(
+        processes.wait_for(
             lambda: any(_cmdline(pid) == "sleep 300" for pid in descendants(host.pid)),
             "the remote command to run below the sshd",
         )
         servers = [h.pid for h in fleet]
         below = [pid for h in fleet for pid in descendants(h.pid)]
         fleet.close()
-        fleet_harness.wait_for(lambda: client.poll() is not None, "the ssh client to see its connection closed")
+        processes.wait_for(lambda: client.poll() is not None, "the ssh client to see its connection closed")
         for pid in servers + below:
-            assert not fleet_harness._alive(pid), f"pid {pid} ({_cmdline(pid)}) survived the fleet"
+            assert not processes.alive(pid), f"pid {pid} ({_cmdline(pid)}) survived the fleet"
         assert all(not h.running for h in fleet)
     finally:
         if client.poll() is None:
@@ -238,7 +234,7 @@ def test_private_fleet_teardown_leaves_no_process(fleet_factory, tmp_path):
 
 
 def test_syslog_option_writes_real_syslog_lines(fleet_factory):
-    existed = os.path.lexists(fleet_harness.SYSLOG_SOCKET)
+    existed = os.path.lexists(syslog.SYSLOG_SOCKET)
     fleet = fleet_factory(n=2, syslog=True)
     if not fleet.syslog_active:
         pytest.skip(fleet.syslog_unavailable_reason)
@@ -251,7 +247,7 @@ def test_syslog_option_writes_real_syslog_lines(fleet_factory):
     assert match
     assert not re.search(ACCEPTED_ROOT_KEY, second.log_text(since=mark)), "lines are attributed to their host"
     fleet.close()
-    assert os.path.lexists(fleet_harness.SYSLOG_SOCKET) == existed
+    assert os.path.lexists(syslog.SYSLOG_SOCKET) == existed
 
 
 def _cmdline(pid: int) -> str:

@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fleet_harness import wait_for
+from harness.processes import wait_for
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _logsource as ls
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _timestamps as ts

@@ -1,6 +1,6 @@
 """sshd_auth_info and the sshd_auth check against a real sshd logging through a real rsyslogd.
 
-Two sshd hosts on loopback (fleet_harness, syslog=True): every sshd line goes through a private rsyslogd into one
+Two sshd hosts on loopback (harness.fleet, syslog=True): every sshd line goes through a private rsyslogd into one
 real auth.log, which fw-host-1's audited tree links as its /var/log/auth.log (fw-host-2 audits an empty one). From
 fw-host-2's address (ssh -o BindAddress=127.0.0.12) the test makes real attempts against fw-host-1: an unknown user
 that only probes, three wrong root passwords, a wrong password for an unknown user, a key sshd refuses, and one
@@ -18,7 +18,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fleet_harness import PROJECT_ANSIBLE_CFG, require_binaries, run_playbook, skip_or_fail
+from harness.environment import PROJECT_ANSIBLE_CFG, require_binaries, skip_or_fail
+from harness.fleet import start_fleet
+from harness.playbooks import run_playbook
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 SOURCE = "127.0.0.12"  # fw-host-2's address: the attempts come "from" that fleet host
@@ -29,14 +31,12 @@ SSHD_AUTH = {"since": "all", "sources": [{"path": "/var/log/auth.log", "rotated"
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     require_binaries("sshpass", "rsyslogd")
-    import fleet_harness
-
     # sshd reads authorized_keys as the user logging in: ``nobody`` needs a copy it can read (pytest's temporary
     # directories are root's only).
     keys_dir = Path(tempfile.mkdtemp(prefix="fw-sshd-auth-keys-"))
     keys_dir.chmod(0o755)
     keys = keys_dir / "authorized_keys"
-    fleet = fleet_harness.start_fleet(
+    fleet = start_fleet(
         tmp_path_factory.mktemp("sshd-auth-fleet"), n=2, syslog=True, sshd_options={"AuthorizedKeysFile": str(keys)}
     )
     try:

@@ -1,0 +1,126 @@
+"""What an Ansible run printed, as data: the PLAY RECAP, ad-hoc status lines, ansible-runner's stats."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shlex
+from pathlib import Path
+
+RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+
+_RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
+_ADHOC_LINE = re.compile(r"^(?P<host>\S+) \| (?P<status>SUCCESS|CHANGED|FAILED!|UNREACHABLE!|SKIPPED)\b")
+
+
+def parse_recap(stdout: str) -> dict:
+    """``{host: {"ok": n, "changed": n, "unreachable": n, "failed": n, "skipped": n, "rescued": n, "ignored": n}}``
+    from the (last) PLAY RECAP of ansible-playbook's default stdout callback."""
+    recap: dict = {}
+    lines = stdout.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("PLAY RECAP")]
+    if not starts:
+        return recap
+    for line in lines[starts[-1] + 1 :]:
+        match = _RECAP_LINE.match(line.strip())
+        if match is None:
+            if line.strip():
+                break
+            continue
+        counts = dict.fromkeys(RECAP_FIELDS, 0)
+        for item in match.group("counts").split():
+            key, value = item.split("=", 1)
+            counts[key] = int(value)
+        recap[match.group("host")] = counts
+    return recap
+
+
+def parse_adhoc_statuses(stdout: str) -> dict:
+    """``{host: "SUCCESS" | "CHANGED" | "FAILED!" | "UNREACHABLE!" | "SKIPPED"}`` from ``ansible``'s status lines."""
+    statuses = {}
+    for line in stdout.splitlines():
+        match = _ADHOC_LINE.match(line)
+        if match:
+            statuses[match.group("host")] = match.group("status")
+    return statuses
+
+
+def recap_from_runner_stats(stats: dict) -> dict:
+    """ansible-runner's stats ({field: {host: n}}) in the shape of ``parse_recap`` ({host: {field: n}})."""
+    recap = {}
+    for host in stats.get("processed") or {}:
+        recap[host] = {
+            "ok": stats.get("ok", {}).get(host, 0),
+            "changed": stats.get("changed", {}).get(host, 0),
+            "unreachable": stats.get("dark", {}).get(host, 0),
+            "failed": stats.get("failures", {}).get(host, 0),
+            "skipped": stats.get("skipped", {}).get(host, 0),
+            "rescued": stats.get("rescued", {}).get(host, 0),
+            "ignored": stats.get("ignored", {}).get(host, 0),
+        }
+    return recap
+
+
+def tail_text(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclasses.dataclass
+class PlaybookResult:
+    """Outcome of ``run_playbook``: ``returncode``, ``stdout``, ``stderr``, ``recap`` ({host: counts}), ``argv``."""
+
+    argv: list
+    returncode: int
+    stdout: str
+    stderr: str
+    recap: dict
+
+    def hosts_with(self, field: str) -> list:
+        """Hosts whose recap ``field`` (ok/changed/unreachable/failed/...) is non-zero."""
+        return sorted(host for host, counts in self.recap.items() if counts.get(field, 0))
+
+    def describe(self) -> str:
+        """For assertion messages: command, return code, recap, output tails."""
+        return (
+            f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\nrecap={json.dumps(self.recap, indent=1)}\n"
+            f"--- stdout (tail) ---\n{tail_text(self.stdout)}\n--- stderr (tail) ---\n{tail_text(self.stderr)}"
+        )
+
+
+@dataclasses.dataclass
+class AdhocResult:
+    """Outcome of ``run_adhoc``: ``statuses`` is ``{host: "SUCCESS" | "CHANGED" | "FAILED!" | "UNREACHABLE!"}``."""
+
+    argv: list
+    returncode: int
+    stdout: str
+    stderr: str
+    statuses: dict
+
+    def describe(self) -> str:
+        return (
+            f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\nstatuses={self.statuses}\n"
+            f"--- stdout (tail) ---\n{tail_text(self.stdout)}\n--- stderr (tail) ---\n{tail_text(self.stderr)}"
+        )
+
+
+@dataclasses.dataclass
+class RunnerResult:
+    """Outcome of ``run_with_ansible_runner``: ``status`` ("successful", "failed", "timeout", ...), ``rc``,
+    ``stats`` (ansible-runner's: ok/dark/failures/changed/skipped/rescued/ignored/processed -> {host: n}),
+    ``recap`` (same shape as PlaybookResult.recap), ``events`` (list of event dicts), ``stdout``."""
+
+    status: str
+    rc: int
+    stats: dict
+    recap: dict
+    events: list
+    stdout: str
+    private_data_dir: Path
+
+    def describe(self) -> str:
+        return (
+            f"status={self.status} rc={self.rc}\nstats={json.dumps(self.stats, indent=1)}\n"
+            f"--- stdout (tail) ---\n{tail_text(self.stdout)}"
+        )

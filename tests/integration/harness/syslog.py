@@ -1,0 +1,132 @@
+"""A private ``rsyslogd`` owning /dev/log, so sshd's lines reach a real auth.log in real syslog format.
+
+/dev/log is machine-wide: a lock file keeps two harnesses (of parallel test runs) from fighting over it, and an
+existing /dev/log (a system syslog daemon) is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shlex
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness.environment import DEFAULT_TIMEOUT
+from harness.processes import HarnessError, spawn, tail, wait_for
+
+SYSLOG_SOCKET = "/dev/log"
+_DEVLOG_LOCK = Path(tempfile.gettempdir()) / "fleetwatch-harness-devlog.lock"
+
+
+class PrivateSyslog:
+    """An ``rsyslogd -n`` listening on /dev/log that writes ``auth,authpriv.*`` to ``auth_log`` (real syslog lines).
+
+    Started only when /dev/log is free (and no other harness holds the lock); otherwise ``reason`` says why not.
+    """
+
+    def __init__(self, workdir: Path, rsyslogd: str, socket_path: str = SYSLOG_SOCKET):
+        self.workdir = workdir
+        self.rsyslogd = rsyslogd
+        self.socket_path = socket_path
+        self.auth_log = workdir / "auth.log"
+        self.config_path = workdir / "rsyslog.conf"
+        self.pid_file = workdir / "rsyslogd.pid"
+        self.output_path = workdir / "rsyslogd.out"
+        self.process: subprocess.Popen | None = None
+        self.reason: str | None = None
+        self._lock: Any = None
+
+    def start(self, timeout: float = DEFAULT_TIMEOUT) -> bool:
+        """True when running; False (``reason`` set) when /dev/log is not free."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        lock = open(_DEVLOG_LOCK, "a", encoding="utf-8")  # noqa: SIM115 - held for the lifetime of the rsyslogd
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            self.reason = f"{self.socket_path} is in use by another fleet harness (lock {_DEVLOG_LOCK})"
+            return False
+        if os.path.lexists(self.socket_path):
+            lock.close()
+            self.reason = f"{self.socket_path} already exists (a syslog daemon owns it): no private rsyslogd"
+            return False
+        self._lock = lock
+        work = self.workdir / "rsyslog-work"
+        work.mkdir(exist_ok=True)
+        self.auth_log.touch()
+        self.config_path.write_text(
+            f'global(workDirectory="{work}")\n'
+            f'module(load="imuxsock" SysSock.Name="{self.socket_path}" SysSock.Unlink="on"'
+            ' SysSock.RateLimit.Interval="0")\n'
+            f'auth,authpriv.* action(type="omfile" file="{self.auth_log}" template="RSYSLOG_TraditionalFileFormat")\n',
+            encoding="utf-8",
+        )
+        argv = [self.rsyslogd, "-n", "-f", str(self.config_path), "-i", str(self.pid_file)]
+        self.process = spawn(argv, self.output_path)
+        token = f"fleetwatch-harness-ready-{secrets.token_hex(6)}"
+        sent: list = []
+
+        def ready() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise HarnessError(
+                    f"rsyslogd exited with {self.process.returncode}: {shlex.join(argv)}\n"
+                    f"--- output ---\n{tail(self.output_path)}"
+                )
+            if not sent:
+                if not os.path.exists(self.socket_path):
+                    return False
+                try:  # once bound, the socket queues the datagram until rsyslogd reads it
+                    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                        sock.sendto(f"<86>fleetwatch-harness: {token}".encode(), self.socket_path)  # authpriv.info
+                except OSError:
+                    return False
+                sent.append(True)
+            return token in self.auth_log.read_text(encoding="utf-8", errors="replace")
+
+        try:
+            wait_for(
+                ready,
+                f"rsyslogd to own {self.socket_path} and write {self.auth_log}",
+                timeout,
+                details=lambda: f"--- output ---\n{tail(self.output_path)}",
+            )
+        except BaseException:
+            self.stop()
+            raise
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=timeout)
+            if os.path.exists(self.socket_path) and not unix_socket_listening(self.socket_path):
+                with contextlib.suppress(OSError):  # rsyslogd unlinks it; remove it if it did not
+                    os.unlink(self.socket_path)
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def unix_socket_listening(path: str) -> bool:
+    """True when a datagram unix socket at ``path`` accepts a connection (someone is listening)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(path)
+            return True
+    except OSError:
+        return False
