@@ -217,7 +217,7 @@ def test_private_fleet_teardown_leaves_no_process(fleet_factory, tmp_path):
     )
     try:
         processes.wait_for(
-            lambda: any(_cmdline(pid) == "sleep 300" for pid in descendants(host.pid)),
+            lambda: any(processes.cmdline(pid) == "sleep 300" for pid in descendants(host.pid)),
             "the remote command to run below the sshd",
         )
         servers = [h.pid for h in fleet]
@@ -225,7 +225,7 @@ def test_private_fleet_teardown_leaves_no_process(fleet_factory, tmp_path):
         fleet.close()
         processes.wait_for(lambda: client.poll() is not None, "the ssh client to see its connection closed")
         for pid in servers + below:
-            assert not processes.alive(pid), f"pid {pid} ({_cmdline(pid)}) survived the fleet"
+            assert not processes.alive(pid), f"pid {pid} ({processes.cmdline(pid)}) survived the fleet"
         assert all(not h.running for h in fleet)
     finally:
         if client.poll() is None:
@@ -248,11 +248,3 @@ def test_syslog_option_writes_real_syslog_lines(fleet_factory):
     assert not re.search(ACCEPTED_ROOT_KEY, second.log_text(since=mark)), "lines are attributed to their host"
     fleet.close()
     assert os.path.lexists(syslog.SYSLOG_SOCKET) == existed
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""

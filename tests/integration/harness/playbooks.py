@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import yaml
 
 from harness.environment import COLLECTIONS_PATH, DEFAULT_RUN_TIMEOUT, DEFAULT_TIMEOUT, VENV_BIN, find_binary
-from harness.processes import HarnessError, alive, send_signal, wait_for
+from harness.processes import HarnessError, pids_with_argument, send_signal, tail_text, wait_exited
 from harness.results import (
     AdhocResult,
     PlaybookResult,
@@ -25,7 +25,6 @@ from harness.results import (
     parse_adhoc_statuses,
     parse_recap,
     recap_from_runner_stats,
-    tail_text,
 )
 
 _HARNESS_CFG = """\
@@ -119,20 +118,10 @@ def close_control_masters(control_dir: Path) -> None:
                     check=False,
                     timeout=DEFAULT_TIMEOUT,
                 )
-    marker = str(control_dir).encode()
-    leftovers = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if marker in handle.read():
-                        leftovers.append(int(entry))
-            except OSError:
-                continue
-    for pid in leftovers:  # only processes started with our own private control path
+    leftovers = pids_with_argument(str(control_dir))  # only processes started with our own private control path
+    for pid in leftovers:
         send_signal(pid, signal.SIGTERM)
-    if leftovers:
-        wait_for(lambda: not any(alive(pid) for pid in leftovers), "ssh control masters to exit")
+    wait_exited(leftovers, "ssh control masters to exit")
 
 
 def _run_ansible_command(argv: list, env: dict, cwd: Path, timeout: float) -> tuple:
@@ -154,8 +143,8 @@ def _run_ansible_command(argv: list, env: dict, cwd: Path, timeout: float) -> tu
             os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         raise HarnessError(
-            f"{shlex.join(argv)} did not finish within {timeout:g}s\n--- stdout (tail) ---\n{tail_text(stdout)}\n"
-            f"--- stderr (tail) ---\n{tail_text(stderr)}"
+            f"{shlex.join(argv)} did not finish within {timeout:g}s\n--- stdout (tail) ---\n{tail_text(stdout, 40)}\n"
+            f"--- stderr (tail) ---\n{tail_text(stderr, 40)}"
         ) from None
     return process.returncode, stdout, stderr
 

@@ -137,24 +137,65 @@ def kill_process_tree(process: subprocess.Popen, timeout: float = DEFAULT_TIMEOU
         send_signal(pid, signal.SIGKILL)
     send_signal(root, signal.SIGTERM)
     send_signal(root, signal.SIGCONT)
+    _reap(process, timeout)
+    wait_exited(frozen, f"the processes below pid {root} to exit", timeout)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """SIGTERM a server without children of note (rsyslogd) and reap it."""
+    if process.poll() is None:
+        process.terminate()
+        _reap(process, timeout)
+
+
+def _reap(process: subprocess.Popen, timeout: float) -> None:
+    """Wait for ``process`` to exit; SIGKILL it if it outlives the deadline."""
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+
+
+def wait_exited(pids: Sequence[int], what: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Wait until none of ``pids`` is alive (they are not our children: nothing to reap)."""
     wait_for(
-        lambda: not any(alive(pid) for pid in frozen),
-        f"the processes below pid {root} to exit",
+        lambda: not any(alive(pid) for pid in pids),
+        what,
         timeout=timeout,
-        details=lambda: f"still alive: {[pid for pid in frozen if alive(pid)]}",
+        details=lambda: f"still alive: {[pid for pid in pids if alive(pid)]}",
     )
 
 
-def tail(path: Path | None, lines: int = 30) -> str:
+def cmdline(pid: int) -> str:
+    """The command line of ``pid``, arguments separated by spaces ("" when the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def pids_with_argument(text: str) -> list:
+    """Pids (other than ours) whose command line contains ``text``."""
+    own = os.getpid()
+    return [
+        int(entry)
+        for entry in os.listdir("/proc")
+        if entry.isdigit() and int(entry) != own and text in cmdline(int(entry))
+    ]
+
+
+def tail_text(text: str, lines: int = 30) -> str:
+    """The last ``lines`` lines of ``text``, for the evidence of an error or assertion message."""
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+
+def tail_file(path: Path | None, lines: int = 30) -> str:
     if path is None:
         return "(none)"
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         return f"({path}: {exc.strerror})"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+    return tail_text(text, lines)

@@ -8,6 +8,8 @@ import re
 import shlex
 from pathlib import Path
 
+from harness.processes import tail_text
+
 RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 
 _RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
@@ -62,10 +64,6 @@ def recap_from_runner_stats(stats: dict) -> dict:
     return recap
 
 
-def tail_text(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 @dataclasses.dataclass
 class PlaybookResult:
     """Outcome of ``run_playbook``: ``returncode``, ``stdout``, ``stderr``, ``recap`` ({host: counts}), ``argv``."""
@@ -84,7 +82,7 @@ class PlaybookResult:
         """For assertion messages: command, return code, recap, output tails."""
         return (
             f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\nrecap={json.dumps(self.recap, indent=1)}\n"
-            f"--- stdout (tail) ---\n{tail_text(self.stdout)}\n--- stderr (tail) ---\n{tail_text(self.stderr)}"
+            f"--- stdout (tail) ---\n{tail_text(self.stdout, 40)}\n--- stderr (tail) ---\n{tail_text(self.stderr, 40)}"
         )
 
 
@@ -101,7 +99,7 @@ class AdhocResult:
     def describe(self) -> str:
         return (
             f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\nstatuses={self.statuses}\n"
-            f"--- stdout (tail) ---\n{tail_text(self.stdout)}\n--- stderr (tail) ---\n{tail_text(self.stderr)}"
+            f"--- stdout (tail) ---\n{tail_text(self.stdout, 40)}\n--- stderr (tail) ---\n{tail_text(self.stderr, 40)}"
         )
 
 
@@ -122,5 +120,5 @@ class RunnerResult:
     def describe(self) -> str:
         return (
             f"status={self.status} rc={self.rc}\nstats={json.dumps(self.stats, indent=1)}\n"
-            f"--- stdout (tail) ---\n{tail_text(self.stdout)}"
+            f"--- stdout (tail) ---\n{tail_text(self.stdout, 40)}"
         )

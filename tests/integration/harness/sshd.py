@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from harness.environment import DEFAULT_TIMEOUT, find_binary
-from harness.processes import HarnessError, kill_process_tree, spawn, tail, wait_for
+from harness.processes import HarnessError, kill_process_tree, spawn, tail_file, tail_text, wait_for
 
 if TYPE_CHECKING:
     from harness.fleet import SshFleet
@@ -162,11 +162,11 @@ class SshHost:
 
     def _failure_details(self) -> str:
         log = self.log_text(since=self._log_start)
-        output = tail(self.output_path)
+        output = tail_file(self.output_path)
         return (
-            f"--- sshd log {self.log_path} (tail) ---\n{chr(10).join(log.splitlines()[-30:]) or '(empty)'}\n"
+            f"--- sshd log {self.log_path} (tail) ---\n{tail_text(log)}\n"
             f"--- sshd stdout/stderr {self.output_path} (tail) ---\n{output}\n"
-            f"--- config {self.config_path} ---\n{tail(self.config_path, 60)}"
+            f"--- config {self.config_path} ---\n{tail_file(self.config_path, 60)}"
         )
 
     def _wait_ready(self, timeout: float) -> str:
@@ -273,7 +273,7 @@ class SshHost:
             search,
             f"a line matching {pattern!r} in the sshd log of {self.name} ({self.log_path})",
             timeout if timeout is not None else self.fleet.timeout,
-            details=lambda: "--- log since mark (tail) ---\n" + "\n".join(self.log_lines(since)[-30:]),
+            details=lambda: "--- log since mark (tail) ---\n" + tail_text(self.log_text(since)),
         )
 
     # -- client side

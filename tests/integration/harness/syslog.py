@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.environment import DEFAULT_TIMEOUT
-from harness.processes import HarnessError, spawn, tail, wait_for
+from harness.processes import HarnessError, spawn, stop_process, tail_file, wait_for
 
 SYSLOG_SOCKET = "/dev/log"
 _DEVLOG_LOCK = Path(tempfile.gettempdir()) / "fleetwatch-harness-devlog.lock"
@@ -76,7 +76,7 @@ class PrivateSyslog:
             if self.process is not None and self.process.poll() is not None:
                 raise HarnessError(
                     f"rsyslogd exited with {self.process.returncode}: {shlex.join(argv)}\n"
-                    f"--- output ---\n{tail(self.output_path)}"
+                    f"--- output ---\n{tail_file(self.output_path)}"
                 )
             if not sent:
                 if not os.path.exists(self.socket_path):
@@ -94,7 +94,7 @@ class PrivateSyslog:
                 ready,
                 f"rsyslogd to own {self.socket_path} and write {self.auth_log}",
                 timeout,
-                details=lambda: f"--- output ---\n{tail(self.output_path)}",
+                details=lambda: f"--- output ---\n{tail_file(self.output_path)}",
             )
         except BaseException:
             self.stop()
@@ -107,13 +107,7 @@ class PrivateSyslog:
 
     def stop(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=timeout)
+            stop_process(self.process, timeout)
             if os.path.exists(self.socket_path) and not unix_socket_listening(self.socket_path):
                 with contextlib.suppress(OSError):  # rsyslogd unlinks it; remove it if it did not
                     os.unlink(self.socket_path)
