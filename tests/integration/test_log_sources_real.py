@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from harness.processes import wait_for
+from harness.syslog import Rsyslogd
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _logsource as ls
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _timestamps as ts
@@ -66,37 +67,18 @@ class Rsyslog(object):
     """A private rsyslogd: ``feed()`` messages through its socket, ``wait_lines()`` until both files have them."""
 
     def __init__(self, directory):
-        self.dir = directory
         self.sock = os.path.join(directory, "log.sock")
         self.trad = os.path.join(directory, "trad.log")
         self.rfc = os.path.join(directory, "rfc.log")
-        self.conf = os.path.join(directory, "rsyslog.conf")
-        os.makedirs(os.path.join(directory, "work"))
-        with open(self.conf, "w") as handle:
-            handle.write(
-                'global(workDirectory="%s")\n'
-                'module(load="imuxsock" SysSock.Use="off")\n'
-                'input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n'
-                '*.* action(type="omfile" file="%s" template="RSYSLOG_TraditionalFileFormat")\n'
-                '*.* action(type="omfile" file="%s" template="RSYSLOG_FileFormat")\n'
-                % (os.path.join(directory, "work"), self.sock, self.trad, self.rfc)
-            )
-        self.output = open(os.path.join(directory, "rsyslogd.out"), "wb")  # noqa: SIM115 - closed by stop()
-        env = dict(os.environ, TZ="Europe/Berlin")
-        self.proc = subprocess.Popen(
-            [RSYSLOGD, "-n", "-f", self.conf, "-i", os.path.join(directory, "rsyslogd.pid")],
-            stdin=subprocess.DEVNULL,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            env=env,
+        rules = (
+            'module(load="imuxsock" SysSock.Use="off")\n'
+            'input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n'
+            '*.* action(type="omfile" file="%s" template="RSYSLOG_TraditionalFileFormat")\n'
+            '*.* action(type="omfile" file="%s" template="RSYSLOG_FileFormat")\n' % (self.sock, self.trad, self.rfc)
         )
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, what="rsyslogd's socket")
-        if self.proc.poll() is not None:
-            pytest.fail("rsyslogd exited: %s" % self.log())
-
-    def log(self):
-        with open(os.path.join(self.dir, "rsyslogd.out"), "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
+        self.daemon = Rsyslogd(Path(directory), rules, RSYSLOGD, env=dict(os.environ, TZ="Europe/Berlin"))
+        self.daemon.start(lambda: os.path.exists(self.sock), "rsyslogd's socket")
+        self.proc = self.daemon.process
 
     def feed(self, lines, tag="fwtest"):
         """Send each line as one message (logger reads them from its stdin)."""
@@ -108,18 +90,11 @@ class Rsyslog(object):
         wait_for(
             lambda: line_count(self.trad) >= count and line_count(self.rfc) >= count,
             what="%d lines in %s and %s" % (count, self.trad, self.rfc),
-            details=lambda: "rsyslogd says: %s" % self.log()[-500:],
+            details=lambda: "rsyslogd says: %s" % self.daemon.output_tail(),
         )
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.output.close()
+        self.daemon.stop()
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shlex
 import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from harness.environment import DEFAULT_TIMEOUT
 
@@ -25,6 +26,14 @@ except OSError:  # pragma: no cover - not Linux/glibc
 
 class HarnessError(RuntimeError):
     """The harness could not bring the fleet into the requested state (with the evidence in the message)."""
+
+
+class ServerExited(HarnessError):
+    """A server exited while the harness waited for it to be ready (``returncode``: its exit status)."""
+
+    def __init__(self, message: str, returncode: int):
+        super().__init__(message)
+        self.returncode = returncode
 
 
 def wait_for(
@@ -58,7 +67,7 @@ def _child_setup() -> None:  # runs in the forked child before exec: no imports,
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # die with the test process
 
 
-def spawn(argv: Sequence[str], stdout_path: Path) -> subprocess.Popen:
+def spawn(argv: Sequence[str], stdout_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen:
     """Start a long-running server: own session, output to a file, SIGTERM if the test process dies."""
     with open(stdout_path, "ab") as out:
         return subprocess.Popen(
@@ -66,9 +75,24 @@ def spawn(argv: Sequence[str], stdout_path: Path) -> subprocess.Popen:
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=env,
             start_new_session=True,
             preexec_fn=_child_setup,
         )
+
+
+def wait_ready(
+    process: subprocess.Popen, ready: Callable[[], Any], what: str, timeout: float, details: Callable[[], str]
+) -> Any:
+    """``wait_for(ready)`` while ``process`` runs; ServerExited (with the ``details``) as soon as it has exited."""
+
+    def check() -> Any:
+        if process.poll() is not None:
+            message = f"{shlex.join(process.args)} exited with {process.returncode} before {what}\n{details()}"
+            raise ServerExited(message, process.returncode)
+        return ready()
+
+    return wait_for(check, what, timeout, details=details)
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:

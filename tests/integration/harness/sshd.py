@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from harness.environment import DEFAULT_TIMEOUT, find_binary
-from harness.processes import HarnessError, kill_process_tree, spawn, tail_file, tail_text, wait_for
+from harness.processes import (
+    HarnessError,
+    ServerExited,
+    kill_process_tree,
+    spawn,
+    tail_file,
+    tail_text,
+    wait_for,
+    wait_ready,
+)
 
 if TYPE_CHECKING:
     from harness.fleet import SshFleet
@@ -170,13 +179,9 @@ class SshHost:
         )
 
     def _wait_ready(self, timeout: float) -> str:
-        def ready() -> str | None:
-            if self.process is None or self.process.poll() is not None:
-                raise _SshdExited(self.process.returncode if self.process else None)
-            return probe_ssh_banner(self.address, self.port)
-
-        return wait_for(
-            ready,
+        return wait_ready(
+            self.process,
+            lambda: probe_ssh_banner(self.address, self.port),
             f"sshd of {self.name} to answer an SSH banner on {self.address}:{self.port}",
             timeout,
             details=self._failure_details,
@@ -194,7 +199,7 @@ class SshHost:
             try:
                 self.banner = self._wait_ready(timeout)
                 return
-            except _SshdExited as exited:
+            except ServerExited as exited:
                 details = self._failure_details()
                 port_taken = "Address already in use" in details
                 if not (port_taken and allow_new_port and attempt < 2):
@@ -319,12 +324,6 @@ class SshHost:
         if mode is not None:
             path.chmod(mode)
         return path
-
-
-class _SshdExited(Exception):
-    def __init__(self, returncode: int | None):
-        super().__init__(returncode)
-        self.returncode = returncode
 
 
 def keygen(ssh_keygen: str, path: Path, comment: str) -> None:
