@@ -181,15 +181,19 @@ class SshFleet:
         target.write_text("".join(host.known_hosts_line + "\n" for host in self.hosts), encoding="utf-8")
         return target
 
-    def ssh_common_args(self, strict: bool = True, known_hosts: Path | None = None) -> str:
+    def host_key_options(self, strict: bool = True, known_hosts: Path | None = None) -> list:
+        """ssh options of every client of the fleet: no user config; strict checking against ``known_hosts``
+        (default the fleet's), or no checking at all."""
         if strict:
-            checking = (
-                "-o StrictHostKeyChecking=yes "
-                f"-o UserKnownHostsFile={shlex.quote(str(known_hosts or self.known_hosts_path))}"
-            )
+            known = known_hosts or self.known_hosts_path
+            checking = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}"]
         else:
-            checking = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-        return f"-F /dev/null -o IdentitiesOnly=yes -o GlobalKnownHostsFile=/dev/null {checking}"
+            checking = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        return ["-F", "/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", *checking]
+
+    def ssh_common_args(self, strict: bool = True, known_hosts: Path | None = None) -> str:
+        """``ansible_ssh_common_args``: the fleet's client options, offering only the inventory's key."""
+        return shlex.join([*self.host_key_options(strict, known_hosts), "-o", "IdentitiesOnly=yes"])
 
     def connection_vars(self, strict: bool = True, known_hosts: Path | None = None) -> dict:
         """Inventory variables every fleet host gets besides ansible_host / ansible_port."""

@@ -66,6 +66,9 @@ def probe_ssh_banner(address: str, port: int, timeout: float = 2.0) -> str | Non
         return None
 
 
+#: ssh options of a login by password only, with one try.
+PASSWORD_ONLY = ("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+PASSWORD_ONLY += ("-o", "NumberOfPasswordPrompts=1")
 _SYSLOG_SSHD_LINE = re.compile(r"\bsshd(?:-session|-auth)?\[(\d+)\]:")
 
 
@@ -284,33 +287,33 @@ class SshHost:
     # -- client side
 
     def ssh_options(self, strict: bool = True, batch_mode: bool = True) -> list:
-        """ssh client options for this fleet: no user config, the fleet's known_hosts (strict checking)."""
-        if strict:
-            checking = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.fleet.known_hosts_path}"]
-        else:
-            checking = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-        batch = ["-o", f"BatchMode={'yes' if batch_mode else 'no'}"]
-        return ["-F", "/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", *checking, *batch]
+        """ssh client options for this fleet (``SshFleet.host_key_options``), with or without BatchMode."""
+        return [*self.fleet.host_key_options(strict), "-o", f"BatchMode={'yes' if batch_mode else 'no'}"]
 
-    def ssh_argv(self, *command: str, user: str = "root", options: Sequence[str] = (), key: bool = True) -> list:
-        """argv of a real ssh to this host (public key login as root by default) running ``command``."""
-        argv = [self.fleet.binaries["ssh"], *self.ssh_options(), *options, "-p", str(self.port)]
+    def ssh_argv(
+        self,
+        *command: str,
+        user: str = "root",
+        options: Sequence[str] = (),
+        key: bool | str | os.PathLike = True,
+        batch_mode: bool = True,
+    ) -> list:
+        """argv of a real ssh to this host running ``command``. ``key``: True for the fleet's user key (root may
+        log in with it), a path for another private key, False for none; only that key is offered."""
+        argv = [self.fleet.binaries["ssh"], *self.ssh_options(batch_mode=batch_mode), *options, "-p", str(self.port)]
         if key:
-            argv += ["-o", "IdentitiesOnly=yes", "-i", str(self.fleet.user_key_path)]
+            argv += ["-o", "IdentitiesOnly=yes", "-i", str(self.fleet.user_key_path if key is True else key)]
         return [*argv, f"{user}@{self.address}", *command]
 
-    def password_login_argv(self, password: str, *command: str, user: str = "root") -> list:
+    def password_login_argv(
+        self, password: str, *command: str, user: str = "root", options: Sequence[str] = ()
+    ) -> list:
         """argv of ``sshpass -p PASSWORD ssh`` with password authentication only (for failed-login tests; sshd
         logs ``Failed password for USER from 127.0.0.1 port N ssh2``). Needs sshpass (``require_binaries``)."""
         sshpass = find_binary("sshpass")
         if sshpass is None:
             raise HarnessError("sshpass not found: install the Debian package sshpass")
-        options = [
-            *self.ssh_options(batch_mode=False),
-            *("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"),
-            *("-o", "NumberOfPasswordPrompts=1"),
-        ]
-        ssh = [self.fleet.binaries["ssh"], *options, "-p", str(self.port), f"{user}@{self.address}", *command]
+        ssh = self.ssh_argv(*command, user=user, options=(*PASSWORD_ONLY, *options), key=False, batch_mode=False)
         return [sshpass, "-p", password, *ssh]
 
     def write_file(self, relative: str, content: str | bytes, mode: int | None = None) -> Path:
