@@ -17,11 +17,12 @@ from typing import Any, Iterator, Mapping, Sequence
 import yaml
 
 from harness.environment import COLLECTIONS_PATH, DEFAULT_RUN_TIMEOUT, DEFAULT_TIMEOUT, VENV_BIN, find_binary
-from harness.processes import HarnessError, pids_with_argument, send_signal, tail_text, wait_exited
+from harness.processes import HarnessError, pids_with_argument, send_signal, wait_exited
 from harness.results import (
     AdhocResult,
     PlaybookResult,
     RunnerResult,
+    output_tails,
     parse_adhoc_statuses,
     parse_recap,
     recap_from_runner_stats,
@@ -88,9 +89,15 @@ def ansible_env(
 
 
 @contextlib.contextmanager
-def _run_dirs(private_data_dir: str | os.PathLike | None, prefix: str) -> Iterator[tuple]:
-    """(workdir, local tmp, control path dir). The control path dir is short (unix socket path limit) and its
-    ControlPersist masters are closed afterwards, so no ssh process outlives the run."""
+def _ansible_run(
+    private_data_dir: str | os.PathLike | None,
+    prefix: str,
+    ansible_config: str | os.PathLike | None,
+    env: Mapping[str, str | None] | None,
+) -> Iterator[tuple]:
+    """(working directory, environment) of one Ansible run (see ``ansible_env``). Its ssh control path dir is
+    short (unix socket path limit) and its ControlPersist masters are closed afterwards, so no ssh process outlives
+    the run."""
     created = private_data_dir is None
     workdir = Path(tempfile.mkdtemp(prefix=prefix)) if created else Path(private_data_dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +105,7 @@ def _run_dirs(private_data_dir: str | os.PathLike | None, prefix: str) -> Iterat
     local_tmp.mkdir(exist_ok=True)
     control_dir = Path(tempfile.mkdtemp(prefix="fwcp-"))
     try:
-        yield workdir, local_tmp, control_dir
+        yield workdir, ansible_env(_resolve_config(ansible_config, workdir), local_tmp, control_dir, env)
     finally:
         close_control_masters(control_dir)
         shutil.rmtree(control_dir, ignore_errors=True)
@@ -143,8 +150,7 @@ def _run_ansible_command(argv: list, env: dict, cwd: Path, timeout: float) -> tu
             os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         raise HarnessError(
-            f"{shlex.join(argv)} did not finish within {timeout:g}s\n--- stdout (tail) ---\n{tail_text(stdout, 40)}\n"
-            f"--- stderr (tail) ---\n{tail_text(stderr, 40)}"
+            f"{shlex.join(argv)} did not finish within {timeout:g}s\n{output_tails(stdout, stderr)}"
         ) from None
     return process.returncode, stdout, stderr
 
@@ -158,8 +164,12 @@ def _common_args(inventory: Any, extra_vars: Any, limit: Any, workdir: Path) -> 
     elif extra_vars:
         args += ["-e", str(extra_vars)]
     if limit:
-        args += ["--limit", limit if isinstance(limit, str) else ",".join(limit)]
+        args += ["--limit", _limit_pattern(limit)]
     return args
+
+
+def _limit_pattern(limit: str | Sequence[str]) -> str:
+    return limit if isinstance(limit, str) else ",".join(limit)
 
 
 def run_playbook(
@@ -184,14 +194,11 @@ def run_playbook(
     project's. ``args``: more command-line arguments (e.g. ``["-v"]``). Never raises on a failed play: check
     ``returncode`` / ``recap``; raises HarnessError only when the run exceeds ``timeout``.
     """
-    with _run_dirs(private_data_dir, "fw-play-") as (workdir, local_tmp, control_dir):
-        config = _resolve_config(ansible_config, workdir)
+    with _ansible_run(private_data_dir, "fw-play-", ansible_config, env) as (workdir, run_env):
         path = _write_playbook(playbook, workdir)
         argv = [str(VENV_BIN / "ansible-playbook"), *_common_args(inventory, extra_vars, limit, workdir), *args]
         argv.append(str(path))
-        returncode, stdout, stderr = _run_ansible_command(
-            argv, ansible_env(config, local_tmp, control_dir, env), workdir, timeout
-        )
+        returncode, stdout, stderr = _run_ansible_command(argv, run_env, workdir, timeout)
     return PlaybookResult(argv, returncode, stdout, stderr, parse_recap(stdout))
 
 
@@ -209,13 +216,10 @@ def run_adhoc(
     timeout: float = DEFAULT_RUN_TIMEOUT,
 ) -> AdhocResult:
     """Run the real ``.venv/bin/ansible PATTERN -m MODULE`` and parse each host's status line."""
-    with _run_dirs(private_data_dir, "fw-adhoc-") as (workdir, local_tmp, control_dir):
-        config = _resolve_config(ansible_config, workdir)
+    with _ansible_run(private_data_dir, "fw-adhoc-", ansible_config, env) as (workdir, run_env):
         argv = [str(VENV_BIN / "ansible"), pattern, *_common_args(inventory, extra_vars, None, workdir)]
         argv += ["-m", module, *(["-a", module_args] if module_args else []), *args]
-        returncode, stdout, stderr = _run_ansible_command(
-            argv, ansible_env(config, local_tmp, control_dir, env), workdir, timeout
-        )
+        returncode, stdout, stderr = _run_ansible_command(argv, run_env, workdir, timeout)
     return AdhocResult(argv, returncode, stdout, stderr, parse_adhoc_statuses(stdout))
 
 
@@ -246,10 +250,8 @@ def run_with_ansible_runner(
     keeps runner's artifacts (default: a temporary directory, removed after events and stdout were read)."""
     import ansible_runner  # only the tests that use ansible-runner need it
 
-    with _run_dirs(private_data_dir, "fw-runner-") as (workdir, local_tmp, control_dir):
-        config = _resolve_config(ansible_config, workdir)
+    with _ansible_run(private_data_dir, "fw-runner-", ansible_config, env) as (workdir, run_env):
         path = _write_playbook(playbook, workdir)
-        run_env = ansible_env(config, local_tmp, control_dir, env)
         envvars = {
             key: value for key, value in run_env.items() if key.startswith(("ANSIBLE_", "FLEETWATCH_")) or key == "PATH"
         }
@@ -259,7 +261,7 @@ def run_with_ansible_runner(
                 playbook=str(path),
                 inventory=str(Path(inventory).resolve()),
                 extravars=dict(extra_vars or {}),
-                limit=(limit if isinstance(limit, str) else ",".join(limit)) if limit else None,
+                limit=_limit_pattern(limit) if limit else None,
                 envvars=envvars,  # its PATH starts with the venv's bin: runner's pexpect finds its ansible-playbook
                 quiet=quiet,
                 timeout=int(timeout),

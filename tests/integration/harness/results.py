@@ -64,43 +64,55 @@ def recap_from_runner_stats(stats: dict) -> dict:
     return recap
 
 
+def output_tails(stdout: str, stderr: str | None = None) -> str:
+    """The ends of a run's output, for assertion and error messages."""
+    tails = f"--- stdout (tail) ---\n{tail_text(stdout, 40)}"
+    if stderr is not None:
+        tails += f"\n--- stderr (tail) ---\n{tail_text(stderr, 40)}"
+    return tails
+
+
 @dataclasses.dataclass
-class PlaybookResult:
-    """Outcome of ``run_playbook``: ``returncode``, ``stdout``, ``stderr``, ``recap`` ({host: counts}), ``argv``."""
+class _CommandResult:
+    """What an ``ansible-playbook`` or ``ansible`` subprocess did: its ``argv``, ``returncode`` and output."""
 
     argv: list
     returncode: int
     stdout: str
     stderr: str
+
+    def describe(self) -> str:
+        """For assertion messages: command, return code, what was parsed, output tails."""
+        return f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\n{self._parsed()}\n" + output_tails(
+            self.stdout, self.stderr
+        )
+
+    def _parsed(self) -> str:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class PlaybookResult(_CommandResult):
+    """Outcome of ``run_playbook``: ``recap`` is ``{host: counts}`` from its PLAY RECAP."""
+
     recap: dict
 
     def hosts_with(self, field: str) -> list:
         """Hosts whose recap ``field`` (ok/changed/unreachable/failed/...) is non-zero."""
         return sorted(host for host, counts in self.recap.items() if counts.get(field, 0))
 
-    def describe(self) -> str:
-        """For assertion messages: command, return code, recap, output tails."""
-        return (
-            f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\nrecap={json.dumps(self.recap, indent=1)}\n"
-            f"--- stdout (tail) ---\n{tail_text(self.stdout, 40)}\n--- stderr (tail) ---\n{tail_text(self.stderr, 40)}"
-        )
+    def _parsed(self) -> str:
+        return f"recap={json.dumps(self.recap, indent=1)}"
 
 
 @dataclasses.dataclass
-class AdhocResult:
+class AdhocResult(_CommandResult):
     """Outcome of ``run_adhoc``: ``statuses`` is ``{host: "SUCCESS" | "CHANGED" | "FAILED!" | "UNREACHABLE!"}``."""
 
-    argv: list
-    returncode: int
-    stdout: str
-    stderr: str
     statuses: dict
 
-    def describe(self) -> str:
-        return (
-            f"$ {shlex.join(self.argv)}\nreturncode={self.returncode}\nstatuses={self.statuses}\n"
-            f"--- stdout (tail) ---\n{tail_text(self.stdout, 40)}\n--- stderr (tail) ---\n{tail_text(self.stderr, 40)}"
-        )
+    def _parsed(self) -> str:
+        return f"statuses={self.statuses}"
 
 
 @dataclasses.dataclass
@@ -118,7 +130,6 @@ class RunnerResult:
     private_data_dir: Path
 
     def describe(self) -> str:
-        return (
-            f"status={self.status} rc={self.rc}\nstats={json.dumps(self.stats, indent=1)}\n"
-            f"--- stdout (tail) ---\n{tail_text(self.stdout, 40)}"
+        return f"status={self.status} rc={self.rc}\nstats={json.dumps(self.stats, indent=1)}\n" + output_tails(
+            self.stdout
         )
