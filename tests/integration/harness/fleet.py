@@ -119,8 +119,7 @@ class SshFleet:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         _OPEN_FLEETS.add(self)
         try:
-            keygen(self.binaries["ssh-keygen"], self.user_key_path, comment="fleetwatch-harness")
-            self.user_public_key = Path(f"{self.user_key_path}.pub").read_text(encoding="utf-8").strip()
+            self.user_public_key = keygen(self.binaries["ssh-keygen"], self.user_key_path, "fleetwatch-harness")
             self.authorized_keys_path.write_text(self.user_public_key + "\n", encoding="utf-8")
             if self.syslog_requested:
                 self._start_syslog()

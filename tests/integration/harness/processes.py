@@ -165,6 +165,10 @@ def kill_process_tree(process: subprocess.Popen, timeout: float = DEFAULT_TIMEOU
     wait_exited(frozen, f"the processes below pid {root} to exit", timeout)
 
 
+def is_running(process: subprocess.Popen | None) -> bool:
+    return process is not None and process.poll() is None
+
+
 def stop_process(process: subprocess.Popen, timeout: float = DEFAULT_TIMEOUT) -> None:
     """SIGTERM a server without children of note (rsyslogd) and reap it."""
     if process.poll() is None:

@@ -15,6 +15,7 @@ from harness.environment import DEFAULT_TIMEOUT, find_binary
 from harness.processes import (
     HarnessError,
     ServerExited,
+    is_running,
     kill_process_tree,
     spawn,
     tail_file,
@@ -108,7 +109,7 @@ class SshHost:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return is_running(self.process)
 
     @property
     def pid(self) -> int | None:
@@ -126,9 +127,8 @@ class SshHost:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.fixture_root / "etc").mkdir(parents=True, exist_ok=True)
         (self.fixture_root / "etc" / "hostname").write_text(self.name + "\n", encoding="utf-8")
-        keygen(self.fleet.binaries["ssh-keygen"], self.host_key_path, comment=self.name)
-        key = Path(f"{self.host_key_path}.pub").read_text(encoding="utf-8").split()
-        self.host_public_key = f"{key[0]} {key[1]}"
+        public_key = keygen(self.fleet.binaries["ssh-keygen"], self.host_key_path, self.name)
+        self.host_public_key = " ".join(public_key.split()[:2])  # without the comment, as known_hosts has it
 
     def _write_config(self) -> None:
         options = dict(self.fleet.sshd_options)  # sshd keeps the first value: user options go first
@@ -162,15 +162,9 @@ class SshHost:
         argv = [self.fleet.binaries["sshd"], "-D", "-f", str(self.config_path)]
         if not self.fleet.syslog_active:
             argv += ["-E", str(self.file_log_path)]
-        self._log_start = self._log_size()
+        self._log_start = self.log_offset()
         self.process = spawn(argv, self.output_path)
         self._pids.add(self.process.pid)
-
-    def _log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
 
     def _failure_details(self) -> str:
         log = self.log_text(since=self._log_start)
@@ -237,7 +231,10 @@ class SshHost:
 
     def log_offset(self) -> int:
         """Current size of the log: pass it as ``since=`` to look only at later lines."""
-        return self._log_size()
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
 
     def log_text(self, since: int = 0) -> str:
         """This host's sshd log (from byte offset ``since``). In syslog mode: the lines of this host's processes."""
@@ -329,7 +326,8 @@ class SshHost:
         return path
 
 
-def keygen(ssh_keygen: str, path: Path, comment: str) -> None:
+def keygen(ssh_keygen: str, path: Path, comment: str) -> str:
+    """Write a new ed25519 key pair without passphrase at ``path``; return the public key line."""
     for stale in (path, Path(f"{path}.pub")):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
@@ -342,3 +340,4 @@ def keygen(ssh_keygen: str, path: Path, comment: str) -> None:
     )
     if result.returncode != 0:
         raise HarnessError(f"ssh-keygen failed for {path}: {result.stderr.strip()}")
+    return Path(f"{path}.pub").read_text(encoding="utf-8").strip()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from harness.environment import DEFAULT_TIMEOUT
-from harness.processes import spawn, stop_process, tail_file, wait_ready
+from harness.processes import is_running, spawn, stop_process, tail_file, wait_ready
 
 SYSLOG_SOCKET = "/dev/log"
 _DEVLOG_LOCK = Path(tempfile.gettempdir()) / "fleetwatch-harness-devlog.lock"
@@ -53,7 +53,7 @@ class Rsyslogd:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return is_running(self.process)
 
     def output_tail(self) -> str:
         return tail_file(self.output_path)
