@@ -229,6 +229,24 @@ class SshFleet:
         """
         selected = [self.host(h) if isinstance(h, str) else h for h in (hosts if hosts is not None else self.hosts)]
         common = self.connection_vars(strict_host_key_checking, Path(known_hosts) if known_hosts else None)
+        inventory_hosts = self._inventory_hosts(selected, common, unreachable, root_var)
+        for name, variables in (host_vars or {}).items():
+            if name not in inventory_hosts:
+                raise KeyError(f"host_vars for {name!r}, which is not in this inventory")
+            inventory_hosts[name].update(variables)
+        children = _inventory_groups(groups or {}, inventory_hosts)
+        top: dict = {"hosts": inventory_hosts}
+        if extra_vars:
+            top["vars"] = dict(extra_vars)
+        if children:
+            top["children"] = children
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump({"all": top}, default_flow_style=False, sort_keys=False), encoding="utf-8")
+        return target
+
+    def _inventory_hosts(self, selected: list, common: dict, unreachable: bool, root_var: str | None) -> dict:
+        """``{name: variables}`` of the selected hosts, and of ``fw-unreachable`` if asked for."""
         inventory_hosts: dict = {}
         for host in selected:
             entry = {"ansible_host": host.address, "ansible_port": host.port, **common}
@@ -241,29 +259,23 @@ class SshFleet:
                 "ansible_port": self.unreachable_port or free_port(UNREACHABLE_ADDRESS),
                 **common,
             }
-        for name, variables in (host_vars or {}).items():
-            if name not in inventory_hosts:
-                raise KeyError(f"host_vars for {name!r}, which is not in this inventory")
-            inventory_hosts[name].update(variables)
-        children: dict = {}
-        for group, members in (groups or {}).items():
-            spec = members if isinstance(members, Mapping) else {"hosts": members}
-            names = [m.name if isinstance(m, SshHost) else str(m) for m in spec.get("hosts", ())]
-            unknown = [name for name in names if name not in inventory_hosts]
-            if unknown:
-                raise KeyError(f"group {group!r} names hosts not in this inventory: {unknown}")
-            children[group] = {"hosts": dict.fromkeys(names)}
-            if spec.get("vars"):
-                children[group]["vars"] = dict(spec["vars"])
-        top: dict = {"hosts": inventory_hosts}
-        if extra_vars:
-            top["vars"] = dict(extra_vars)
-        if children:
-            top["children"] = children
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump({"all": top}, default_flow_style=False, sort_keys=False), encoding="utf-8")
-        return target
+        return inventory_hosts
+
+
+def _inventory_groups(groups: Mapping[str, Any], inventory_hosts: Mapping[str, Any]) -> dict:
+    """The inventory's child groups: ``{group: {"hosts": {name: None}, "vars": {...}}}``; every member must be one of
+    ``inventory_hosts``."""
+    children: dict = {}
+    for group, members in groups.items():
+        spec = members if isinstance(members, Mapping) else {"hosts": members}
+        names = [m.name if isinstance(m, SshHost) else str(m) for m in spec.get("hosts", ())]
+        unknown = [name for name in names if name not in inventory_hosts]
+        if unknown:
+            raise KeyError(f"group {group!r} names hosts not in this inventory: {unknown}")
+        children[group] = {"hosts": dict.fromkeys(names)}
+        if spec.get("vars"):
+            children[group]["vars"] = dict(spec["vars"])
+    return children
 
 
 def start_fleet(base_dir: str | os.PathLike, n: int = 5, **options: Any) -> SshFleet:
