@@ -1,4 +1,4 @@
-"""Fixtures of the integration tests: a fleet of real sshd hosts on loopback (see fleet_harness.py).
+"""Fixtures of the integration tests: a fleet of real sshd hosts on loopback (see harness/).
 
 - ``ssh_fleet`` (session): the shared fleet, ``FLEETWATCH_FLEET_SIZE`` hosts (default 5), fw-host-1 ... on
   127.0.0.11 ...; started once, torn down at the end of the session.
@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # `import fleet_harness` in any import mode
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # `import harness` in any import mode
 
-from fleet_harness import SshFleet, start_fleet
+from harness.fleet import SshFleet, start_fleet
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Snapshot -> drift -> compare -> accept over real SSH, with the collection's playbooks, action and callback.
 
-Five real sshd hosts on loopback (see fleet_harness.py); each audits its own fixture tree through the collect role's
+Five real sshd hosts on loopback (see harness/fleet.py); each audits its own fixture tree through the collect role's
 ``fleetwatch_root``, so the hosts differ. The scenario plants a new setuid-root file owned by no package on
 fw-host-1 and alters a package-owned setuid file on fw-host-2; the others stay unchanged.
 """
@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fleet_harness import PROJECT_ANSIBLE_CFG, require_binaries, run_playbook, run_with_ansible_runner
+from harness.environment import PROJECT_ANSIBLE_CFG, require_binaries
+from harness.playbooks import run_playbook, run_with_ansible_runner
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 # Pipelining keeps five hosts x several runs within reason on a two-core machine.

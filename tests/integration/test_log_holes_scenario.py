@@ -1,6 +1,6 @@
 """Holes in the logs over real SSH: snapshot, more logs, compare, accept, with the collection's playbooks.
 
-Three real sshd hosts on loopback (see fleet_harness.py); each audits its own tree through the collect role's
+Three real sshd hosts on loopback (see harness/fleet.py); each audits its own tree through the collect role's
 ``fleetwatch_root``, which holds a ``var/log/syslog`` with traditional timestamps written here: a steady rate (600
 events an hour by day, 240 by night, UTC) over the last seven days.
 
@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from fleet_harness import PROJECT_ANSIBLE_CFG, run_playbook
+from harness.environment import PROJECT_ANSIBLE_CFG
+from harness.playbooks import run_playbook
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 FAST = {"ANSIBLE_PIPELINING": "True"}

@@ -3,14 +3,14 @@
 
 """The log sources against real writers and readers.
 
-- rsyslog: Debian's ``rsyslogd`` runs in the foreground with its own configuration and its own imuxsock socket
-  (never /dev/log), in the Europe/Berlin zone, writing every message to a traditional-format file and to an
-  RFC 3339 (``RSYSLOG_FileFormat``) file; ``logger -u SOCKET`` feeds it. A rotation is done the way logrotate does
-  it (rename, SIGHUP, compress).
-- journal: journal files written by ``systemd-journal-remote`` from export format, read by the real
-  ``journalctl`` (``--directory``, ``--file``, an image's ``var/log/journal``). Only ``__REALTIME_TIMESTAMP`` is
-  required by systemd-journal-remote (an entry without it is dropped); ``__MONOTONIC_TIMESTAMP``, ``_BOOT_ID`` and
-  ``_HOSTNAME`` are optional, and given here as a real journal has them.
+- rsyslog: Debian's ``rsyslogd`` (``harness.syslog.Rsyslogd``) runs in the foreground with its own configuration
+  and its own imuxsock socket (never /dev/log), in the Europe/Berlin zone, writing every message to a
+  traditional-format file and to an RFC 3339 (``RSYSLOG_FileFormat``) file; ``logger -u SOCKET`` feeds it. A
+  rotation is done the way logrotate does it (rename, SIGHUP, compress).
+- journal: journal files written by ``systemd-journal-remote`` from export format (``harness.journal``), read by
+  the real ``journalctl`` (``--directory``, ``--file``, an image's ``var/log/journal``). Only
+  ``__REALTIME_TIMESTAMP`` is required by systemd-journal-remote (an entry without it is dropped);
+  ``__MONOTONIC_TIMESTAMP``, ``_BOOT_ID`` and ``_HOSTNAME`` are optional, and given here as a real journal has them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fleet_harness import wait_for
+from harness.journal import JOURNAL_REMOTE, export_entry, write_journal
+from harness.processes import wait_for
+from harness.syslog import Rsyslogd
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils import _timestamps as ts
 from ansible_collections.fleetwatch.audit.plugins.module_utils._lograte_scan import count_source, count_sources, gather
@@ -36,7 +38,6 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 LOGGER = shutil.which("logger")
-JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 JOURNALCTL = shutil.which("journalctl")
 BERLIN = ts.get_zone("Europe/Berlin")
 UTC = ts.get_zone("UTC")
@@ -69,37 +70,18 @@ class Rsyslog(object):
     """A private rsyslogd: ``feed()`` messages through its socket, ``wait_lines()`` until both files have them."""
 
     def __init__(self, directory):
-        self.dir = directory
         self.sock = os.path.join(directory, "log.sock")
         self.trad = os.path.join(directory, "trad.log")
         self.rfc = os.path.join(directory, "rfc.log")
-        self.conf = os.path.join(directory, "rsyslog.conf")
-        os.makedirs(os.path.join(directory, "work"))
-        with open(self.conf, "w") as handle:
-            handle.write(
-                'global(workDirectory="%s")\n'
-                'module(load="imuxsock" SysSock.Use="off")\n'
-                'input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n'
-                '*.* action(type="omfile" file="%s" template="RSYSLOG_TraditionalFileFormat")\n'
-                '*.* action(type="omfile" file="%s" template="RSYSLOG_FileFormat")\n'
-                % (os.path.join(directory, "work"), self.sock, self.trad, self.rfc)
-            )
-        self.output = open(os.path.join(directory, "rsyslogd.out"), "wb")  # noqa: SIM115 - closed by stop()
-        env = dict(os.environ, TZ="Europe/Berlin")
-        self.proc = subprocess.Popen(
-            [RSYSLOGD, "-n", "-f", self.conf, "-i", os.path.join(directory, "rsyslogd.pid")],
-            stdin=subprocess.DEVNULL,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            env=env,
+        rules = (
+            'module(load="imuxsock" SysSock.Use="off")\n'
+            'input(type="imuxsock" Socket="%s" RateLimit.Interval="0")\n'
+            '*.* action(type="omfile" file="%s" template="RSYSLOG_TraditionalFileFormat")\n'
+            '*.* action(type="omfile" file="%s" template="RSYSLOG_FileFormat")\n' % (self.sock, self.trad, self.rfc)
         )
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, what="rsyslogd's socket")
-        if self.proc.poll() is not None:
-            pytest.fail("rsyslogd exited: %s" % self.log())
-
-    def log(self):
-        with open(os.path.join(self.dir, "rsyslogd.out"), "rb") as handle:
-            return handle.read().decode("utf-8", "replace")
+        self.daemon = Rsyslogd(Path(directory), rules, RSYSLOGD, env=dict(os.environ, TZ="Europe/Berlin"))
+        self.daemon.start(lambda: os.path.exists(self.sock), "rsyslogd's socket")
+        self.proc = self.daemon.process
 
     def feed(self, lines, tag="fwtest"):
         """Send each line as one message (logger reads them from its stdin)."""
@@ -111,18 +93,11 @@ class Rsyslog(object):
         wait_for(
             lambda: line_count(self.trad) >= count and line_count(self.rfc) >= count,
             what="%d lines in %s and %s" % (count, self.trad, self.rfc),
-            details=lambda: "rsyslogd says: %s" % self.log()[-500:],
+            details=lambda: "rsyslogd says: %s" % self.daemon.output_tail(),
         )
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.output.close()
+        self.daemon.stop()
 
 
 @pytest.fixture
@@ -237,15 +212,18 @@ START = calendar.timegm((2025, 10, 1, 0, 0, 0))
 
 
 def _export_entry(when_us, boot, ident, message, mono):
-    head = (
-        "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_HOSTNAME=web01\n"
-        "SYSLOG_IDENTIFIER=%s\n_PID=%d\nPRIORITY=6\n" % (when_us, mono, boot, ident, 1000 + mono % 7)
-    ).encode()
-    if b"\n" in message or b"\x00" in message:  # binary field: name, 64-bit little-endian length, data
-        body = b"MESSAGE\n" + len(message).to_bytes(8, "little") + message + b"\n"
-    else:
-        body = b"MESSAGE=" + message + b"\n"
-    return head + body + b"\n"
+    return export_entry(
+        {
+            "__REALTIME_TIMESTAMP": when_us,
+            "__MONOTONIC_TIMESTAMP": mono,
+            "_BOOT_ID": boot,
+            "_HOSTNAME": "web01",
+            "SYSLOG_IDENTIFIER": ident,
+            "_PID": 1000 + mono % 7,
+            "PRIORITY": 6,
+            "MESSAGE": message,
+        }
+    )
 
 
 @pytest.fixture
@@ -261,17 +239,10 @@ def journal(tmp_path):
             message = b"line one\nline two \x00 binary" if (hour, i) == (1, 3) else b"entry %d of hour %d" % (i, hour)
             entries.append(_export_entry(when * 1000000 + 123, boot, ident, message, when - START + 1))
         expected[ts.hour_label((START + hour * 3600) // 3600)] = n
-    export = tmp_path / "journal.export"
-    export.write_bytes(b"".join(entries))
     directory = tmp_path / "journal"
     directory.mkdir()
     output = directory / "remote.journal"
-    proc = subprocess.run(
-        [JOURNAL_REMOTE, "--output=%s" % output, str(export)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        check=False,
-    )
+    proc = write_journal(entries, tmp_path / "journal.export", output)
     assert proc.returncode == 0, proc.stdout
     assert output.exists()
     return {"dir": str(directory), "file": str(output), "expected": expected}

@@ -1,6 +1,6 @@
 """sshd_auth_info and the sshd_auth check against a real sshd logging through a real rsyslogd.
 
-Two sshd hosts on loopback (fleet_harness, syslog=True): every sshd line goes through a private rsyslogd into one
+Two sshd hosts on loopback (harness.fleet, syslog=True): every sshd line goes through a private rsyslogd into one
 real auth.log, which fw-host-1's audited tree links as its /var/log/auth.log (fw-host-2 audits an empty one). From
 fw-host-2's address (ssh -o BindAddress=127.0.0.12) the test makes real attempts against fw-host-1: an unknown user
 that only probes, three wrong root passwords, a wrong password for an unknown user, a key sshd refuses, and one
@@ -18,7 +18,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fleet_harness import PROJECT_ANSIBLE_CFG, require_binaries, run_playbook, skip_or_fail
+from harness.environment import PROJECT_ANSIBLE_CFG, require_binaries, skip_or_fail
+from harness.fleet import start_fleet
+from harness.playbooks import run_playbook
+from harness.sshd import keygen
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 SOURCE = "127.0.0.12"  # fw-host-2's address: the attempts come "from" that fleet host
@@ -29,14 +32,12 @@ SSHD_AUTH = {"since": "all", "sources": [{"path": "/var/log/auth.log", "rotated"
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     require_binaries("sshpass", "rsyslogd")
-    import fleet_harness
-
     # sshd reads authorized_keys as the user logging in: ``nobody`` needs a copy it can read (pytest's temporary
     # directories are root's only).
     keys_dir = Path(tempfile.mkdtemp(prefix="fw-sshd-auth-keys-"))
     keys_dir.chmod(0o755)
     keys = keys_dir / "authorized_keys"
-    fleet = fleet_harness.start_fleet(
+    fleet = start_fleet(
         tmp_path_factory.mktemp("sshd-auth-fleet"), n=2, syslog=True, sshd_options={"AuthorizedKeysFile": str(keys)}
     )
     try:
@@ -100,28 +101,18 @@ class Run:
         return json.loads(out.read_text())
 
 
-def ssh(host, *options, user="root", key=None, password=None):
-    """A real ssh from fw-host-2's address to ``host`` running ``true``; returns its exit code."""
-    argv = [
-        host.fleet.binaries["ssh"],
-        *host.ssh_options(batch_mode=password is None),
-        "-o",
-        f"BindAddress={SOURCE}",
-        *options,
-        "-p",
-        str(host.port),
-    ]
-    if key is not None:
-        argv += ["-o", "IdentitiesOnly=yes", "-o", "PubkeyAuthentication=yes", "-i", str(key)]
-    argv += [f"{user}@{host.address}", "true"]
-    if password is not None:
-        argv = [host.fleet.binaries["sshpass"], "-p", password, *argv]
+def ssh(host, *options, user="root", key=False, password=None):
+    """A real ssh from fw-host-2's address to ``host`` running ``true`` (by ``password`` only, if given); returns
+    its exit code."""
+    options = ("-o", f"BindAddress={SOURCE}", *options)
+    if password is None:
+        argv = host.ssh_argv("true", user=user, options=options, key=key)
+    else:
+        argv = host.password_login_argv(password, "true", user=user, options=options)
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).returncode
 
 
 NO_KEYS = ("-o", "PubkeyAuthentication=no", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no")
-PASSWORD_ONLY = ("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
-PASSWORD_ONLY += ("-o", "NumberOfPasswordPrompts=1")
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +121,13 @@ def scenario(fleet, tmp_path_factory):
     snapshot = run.play("snapshot.yml")
     assert snapshot.returncode == 0, snapshot.describe()
     target = fleet[0]
-    fleet.binaries["sshpass"] = require_binaries("sshpass")["sshpass"]
     stranger = run.base / "stranger_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    keygen(fleet.binaries["ssh-keygen"], stranger, comment="stranger")
     mark = target.log_offset()
     assert ssh(target, *NO_KEYS, user="admin") != 0  # an unknown user that only probes
     for _try in range(3):
-        assert ssh(target, *PASSWORD_ONLY, password="wrong") != 0  # root, wrong password
-    assert ssh(target, *PASSWORD_ONLY, user="nosuchuser", password="wrong") != 0
+        assert ssh(target, password="wrong") != 0  # root, wrong password
+    assert ssh(target, user="nosuchuser", password="wrong") != 0
     assert ssh(target, key=stranger) != 0  # a key that is in no authorized_keys
     assert ssh(target, key=fleet.user_key_path, user="nobody") in (0, 1)  # logs in (nologin then exits)
     target.wait_for_log(rf"Accepted publickey for nobody from {SOURCE}", since=mark)
