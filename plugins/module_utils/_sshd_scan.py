@@ -41,13 +41,8 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource import
     rotated_siblings,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
-from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import (
-    HORIZON,
-    JOURNAL_CLOCK,
-    Aggregator,
-    Clock,
-    Summary,
-)
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import Aggregator
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import HORIZON, JOURNAL_CLOCK, Clock
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     DEFAULT_INTERNAL_NETWORKS,
     MESSAGE_RE,
@@ -56,6 +51,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
     parse_networks,
     read_local_users,
 )
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_summary import Summary
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
     RFC3339,
     TRADITIONAL,
