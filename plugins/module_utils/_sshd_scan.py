@@ -36,13 +36,8 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.source
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import last_event_year
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
-from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import (
-    HORIZON,
-    JOURNAL_CLOCK,
-    Aggregator,
-    Clock,
-    Summary,
-)
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import Aggregator
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import HORIZON, JOURNAL_CLOCK, Clock
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     DEFAULT_INTERNAL_NETWORKS,
     MESSAGE_RE,
@@ -50,6 +45,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
     block_re,
     parse_networks,
 )
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_summary import Summary
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
     HEAD,
     RFC3339,

@@ -37,7 +37,8 @@ description:
   - B(Addresses.) IPv4, IPv6 (compressed form), IPv4-mapped IPv6 (C(::ffff:192.0.2.7) is C(192.0.2.7)); host names
     (sshd with C(UseDNS yes)) are kept as names. Sources in O(internal_networks) are C(internal).
   - B(Bounded.) An internet-facing host sees attempts from hundreds of thousands of addresses. Internal sources are
-    always listed; external ones beyond the O(top_external) with the most attempts are folded into RV(totals), and
+    always listed; external ones beyond the O(top_external) with the most attempts are unlisted (counted in the
+    C(folded_*) figures of RV(totals) only), and
     each listed external source has at most O(max_entries_per_source) entries (the rest in one entry of kind
     V(other)). Memory stays bounded whatever the log size or the number of sources.
   - B(User names) are chosen by whoever connects. They are returned losslessly in the collection's path text form
@@ -65,15 +66,16 @@ attributes:
 options:
   internal_networks:
     description:
-      - Networks (CIDR) whose sources are internal - never folded, always listed with every user.
+      - Networks (CIDR) whose sources are internal - never unlisted, always listed with every user.
       - The controller's C(sshd_auth) check has its own list (the policy's C(internal_networks) and the inventory's
-        addresses); this one only decides what the module folds.
+        addresses); this one only decides what the module lists.
     type: list
     elements: str
     default: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, "::1/128", "fc00::/7", "fe80::/10"]
   top_external:
     description:
-      - External sources listed one by one (those with the most attempts); the others are folded into RV(totals).
+      - External sources listed one by one (those with the most attempts); the others are unlisted, counted in
+        RV(totals) only.
     type: int
     default: 200
   max_entries_per_source:
@@ -262,7 +264,7 @@ accepted:
       type: str
       sample: "2025-09-30T18:44:09Z"
 totals:
-  description: Totals over every source, listed or folded.
+  description: Totals over every source, listed or unlisted.
   returned: always
   type: dict
   contains:
@@ -287,7 +289,7 @@ totals:
       type: int
       sample: 4
     folded_sources:
-      description: External sources not listed (beyond O(top_external)).
+      description: Unlisted external sources (beyond O(top_external)), counted in the totals only.
       type: int
       sample: 0
     folded_attempts:
@@ -326,7 +328,7 @@ totals:
       type: int
       sample: 12
     accepted_folded:
-      description: Accepted logins of external sources not listed (the memory bound).
+      description: Unlisted accepted logins (the memory bound of 20,000 distinct logins), counted in the totals only.
       type: int
       sample: 0
     accepted_users:

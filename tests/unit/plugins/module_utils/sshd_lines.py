@@ -58,3 +58,40 @@ def write(path, lines, mtime=None) -> None:
         import os
 
         os.utime(path, (mtime, mtime))
+
+
+def summarize(clock, records):
+    """The closed ``Summary`` of ``records``, ``(time token, pid, message)`` each, added as rows the way the
+    journal's are (``MESSAGE_RE``'s groups after the time and pid)."""
+    from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import MESSAGE_RE
+    from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_summary import Summary
+
+    rows = []
+    for token, pid, message in records:
+        match = MESSAGE_RE.match(message.encode() + b"\n")
+        assert match is not None, message
+        rows.append((token, str(pid).encode(), *match.groups(b"")))
+    summary = Summary(clock)
+    summary.add_rows(rows)
+    return summary.close()
+
+
+def failed(user, addr, method="password"):
+    return f"Failed {method} for {user} from {addr} port 40000 ssh2"
+
+
+def pam_failure(addr, user="root"):
+    return (
+        f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={addr}  user={user}"
+    )
+
+
+def accepted(user, addr, method="password"):
+    return f"Accepted {method} for {user} from {addr} port 5000 ssh2"
+
+
+def journal_summary(records):
+    """The closed journal ``Summary`` of ``records``, ``(seconds after START, pid, message)`` each."""
+    from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import JOURNAL_CLOCK
+
+    return summarize(JOURNAL_CLOCK, [(START + float(seconds), pid, message) for seconds, pid, message in records])
