@@ -6,13 +6,13 @@
 A parser and an aggregator on the shared log sources (``_logsource``): the files of a source, their rotations, the
 root view, errors and coverage figures come from ``FileSource.files``; the journal's entries from
 ``JournalSource.events``. Each block of a file is searched at once by ``_sshd_parse.BLOCK_RE`` (C-level), so Python
-only sees the lines that matter, summarised per block (``_sshd_aggregate.Summary``). Big uncompressed files are split
+only sees the lines that matter, summarised per block (``_sshd_summary.Summary``). Big uncompressed files are split
 into byte ranges (``_logsource.blocks.plain_ranges``) among worker processes (``os.fork``), each summarising its own
 ranges; the summaries are merged in log order, so the result is the same with any number of workers.
 
 Timestamps: a traditional timestamp (no year) takes the year of the file's last line (from the file's modification
 time, or the ``year`` option) unless that puts it more than two days after the last line, then the year before
-(see ``_sshd_aggregate.Clock``); times without an offset are read in ``timezone``.
+(see ``_sshd_clock.Clock``); times without an offset are read in ``timezone``.
 """
 
 from __future__ import annotations
