@@ -10,14 +10,13 @@ the hours, lines parsed and not, first and last event, boots, steps back in time
 
 from __future__ import annotations
 
-import time
-
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import CHUNK_SIZE
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.hourscan import FileScan
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.results import MAX_BOOTS, SourceResult
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import local_year
 from ansible_collections.fleetwatch.audit.plugins.module_utils._rootview import error_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import HOUR, iso_utc
 
@@ -73,7 +72,7 @@ class _FileCounter(object):
 
     def _scan_for(self, st):
         source = self.source
-        ref_year = int(source.year) if source.year is not None else _year_of(st.st_mtime)
+        ref_year = int(source.year) if source.year is not None else local_year(source.zone, st.st_mtime)
         irregular = source.zone.irregular_hours(ref_year - 5, ref_year + 1)
         return FileScan(source.zone, irregular, self._irregular_for, mtime=st.st_mtime, year=source.year)
 
@@ -122,10 +121,6 @@ class _FileCounter(object):
             result.boots.append(
                 {"time": iso_utc(scan.to_utc(stamp)), "boot_id": None, "file": path, "message": message}
             )
-
-
-def _year_of(epoch):
-    return time.gmtime(epoch).tm_year
 
 
 def count_source(source, since=None, until=None):

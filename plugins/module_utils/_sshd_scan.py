@@ -21,7 +21,6 @@ import functools
 import gc
 import os
 import pickle
-import time
 from contextlib import suppress
 from itertools import compress, repeat
 from operator import getitem, ne
@@ -34,7 +33,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import last_event_year
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import last_event_year, local_year
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import Aggregator
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import HORIZON, JOURNAL_CLOCK, Clock
@@ -116,8 +115,7 @@ def _file_clock(log_file, st, compression, zone, year):
         clock.last_seconds = traditional_seconds(month, day, hour, minute, second)
         clock.last_year = last_event_year(zone, st.st_mtime, year, month, day, hour, minute, second)
     else:
-        ref = st.st_mtime
-        clock.last_year = int(year) if year is not None else time.gmtime(ref + zone.utc_offset(ref)).tm_year
+        clock.last_year = int(year) if year is not None else local_year(zone, st.st_mtime)
     return clock, first, last
 
 

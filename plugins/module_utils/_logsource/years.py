@@ -12,9 +12,14 @@ from __future__ import annotations
 import time
 
 
+def local_year(zone, when):
+    """The year of the epoch time ``when`` on the wall clocks of ``zone``."""
+    return time.gmtime(when + zone.utc_offset(when)).tm_year
+
+
 def closest_year(zone, ref, month, day, hour, minute, second):
     """The year that puts the local time ``month day hour:minute:second`` of ``zone`` closest to ``ref`` (epoch)."""
-    ref_year = time.gmtime(ref + zone.utc_offset(ref)).tm_year
+    ref_year = local_year(zone, ref)
     best = None
     for year in (ref_year - 1, ref_year, ref_year + 1):
         try:
