@@ -270,10 +270,12 @@ class FileScan(object):
                 hi = ls
 
     def feed(self, buf, start, end, long_line=False, boots=()):
-        """Count the lines of a block from :func:`read_blocks` (``boots``: positions of boot-line candidates)."""
+        """Count the lines of a block from :func:`read_blocks` (``boots``: positions of boot-line candidates).
+
+        The block is taken run by run (the lines of one clock hour); a line no run takes is counted on its own.
+        """
         if long_line:
             self.long_lines += 1
-        count = buf.count
         find = buf.find
         boots = list(boots)
         boots.reverse()  # popped from the end: smallest first
@@ -283,84 +285,83 @@ class FileScan(object):
             head = bytes(buf[p : nl if nl >= 0 else min(end, p + HEAD)])
             info = parse_head(head)
             if info is None or (info[1] != 0 and info[0] != RFC5424):
-                nxt = find(b"\n", p, end)
-                nxt = end if nxt < 0 else nxt + 1
-                self._lines(buf, p, nxt, boots)
-                p = nxt
-                continue
-            kind = info[0]
-            if kind == TRADITIONAL:
-                m, d, h = info[3:6]
-                if self.irr_everywhere or (m, d, h) in self.irr_hours:
-                    nxt = find(b"\n", p, end)
-                    nxt = end if nxt < 0 else nxt + 1
-                    self._lines(buf, p, nxt, boots)
-                    p = nxt
-                    continue
-                key = head[: info[2]]
-                q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
-                n = count(b"\n", p - 1, q - 1)
-                if n > 1 and count(b"\n" + key, p - 1, q - 1 + len(key)) != n:
-                    self._lines(buf, p, q, boots)
-                    p = q
-                    continue
-                self.lines += n
-                r, _fold = self._trad(m, d, h, info[6], info[7])
-                ck = (r, m, d, h)
-                self.tcounts[ck] = self.tcounts.get(ck, 0) + n
-                self._count_kind(kind, n)
-                if boots and boots[-1] < q:
-                    self._boots_in_run(buf, p, q, boots, lambda got, _r=r: ("t", _r, *got[3:8], 0))
-                last = buf.rfind(b"\n", p - 1, q - 1) + 1
-                if last > p:
-                    tail = parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0])
-                    self._trad(m, d, h, tail[6], tail[7])
-                p = q
-                continue
-            # RFC 3339 / RFC 5424
-            year, month, day, hour = info[4:8]
-            offset = info[11]
-            if offset is not None:
-                hk = None if offset % HOUR else (calendar.timegm((year, month, day, hour, 0, 0)) - offset) // HOUR
+                q = None
+            elif info[0] == TRADITIONAL:
+                q = self._traditional_run(buf, p, end, head, info, boots)
             else:
-                everywhere, hours = self.irregular_year(year)
-                if everywhere or (month, day, hour) in hours:
-                    hk = None
-                else:
-                    ck = (year, month, day, hour)
-                    hk = self.utc_cache.get(ck)
-                    if hk is None:
-                        hk = self.zone.local_to_utc(year, month, day, hour) // HOUR
-                        self.utc_cache[ck] = hk
-            if hk is None:
-                nxt = find(b"\n", p, end)
-                nxt = end if nxt < 0 else nxt + 1
-                self._lines(buf, p, nxt, boots)
-                p = nxt
-                continue
-            key, same, negative = _region_patterns(head, info, self.regex_cache)
-            if key is not None:
-                q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
-            else:
-                q = self._run_end(buf, p, end, lambda ls, _m=same.match: _m(buf, ls) is not None)
-            # Every line of the run (the newline before each) is checked; then they are counted by the cheapest needle.
-            ok = negative.search(buf, p - 1, q - 1) is None
-            if ok:
-                n = count(b"\n" + key, p - 1, q - 1 + len(key)) if key is not None else count(b"\n", p - 1, q - 1)
-            else:
+                q = self._dated_run(buf, p, end, head, info, boots)
+            if q is None:
+                q = find(b"\n", p, end)
+                q = end if q < 0 else q + 1
                 self._lines(buf, p, q, boots)
-                p = q
-                continue
-            self.lines += n
-            self._dated(info, head)
-            self.ucounts[hk] = self.ucounts.get(hk, 0) + n
-            self._count_kind(kind, n)
-            if boots and boots[-1] < q:
-                self._boots_in_run(buf, p, q, boots, self._dated_stamp)
-            last = buf.rfind(b"\n", p - 1, q - 1) + 1
-            if last > p:
-                self._dated(parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0]), None)
             p = q
+
+    def _traditional_run(self, buf, p, end, head, info, boots):
+        """Count the run of lines of ``head``'s clock hour starting at ``p``; returns where it ends, or None when the
+        hour is irregular (a summer time change: counted line by line)."""
+        m, d, h = info[3:6]
+        if self.irr_everywhere or (m, d, h) in self.irr_hours:
+            return None
+        key = head[: info[2]]
+        q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
+        n = buf.count(b"\n", p - 1, q - 1)
+        if n > 1 and buf.count(b"\n" + key, p - 1, q - 1 + len(key)) != n:  # a line of the run is not of its hour
+            self._lines(buf, p, q, boots)
+            return q
+        self.lines += n
+        r, _fold = self._trad(m, d, h, info[6], info[7])
+        ck = (r, m, d, h)
+        self.tcounts[ck] = self.tcounts.get(ck, 0) + n
+        self._count_kind(TRADITIONAL, n)
+        if boots and boots[-1] < q:
+            self._boots_in_run(buf, p, q, boots, lambda got, _r=r: ("t", _r, *got[3:8], 0))
+        last = buf.rfind(b"\n", p - 1, q - 1) + 1
+        if last > p:
+            tail = parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0])
+            self._trad(m, d, h, tail[6], tail[7])
+        return q
+
+    def _dated_run(self, buf, p, end, head, info, boots):
+        """The same for an RFC 3339 / RFC 5424 line: None when its hour has no whole-hour UTC offset or is
+        irregular in the zone."""
+        hk = self._utc_hour(info)
+        if hk is None:
+            return None
+        key, same, negative = _region_patterns(head, info, self.regex_cache)
+        if key is not None:
+            q = self._run_end(buf, p, end, lambda ls, _k=key: buf.startswith(_k, ls))
+        else:
+            q = self._run_end(buf, p, end, lambda ls, _m=same.match: _m(buf, ls) is not None)
+        # Every line of the run (the newline before each) is checked; then they are counted by the cheapest needle.
+        if negative.search(buf, p - 1, q - 1) is not None:
+            self._lines(buf, p, q, boots)
+            return q
+        n = buf.count(b"\n" + key, p - 1, q - 1 + len(key)) if key is not None else buf.count(b"\n", p - 1, q - 1)
+        self.lines += n
+        self._dated(info, head)
+        self.ucounts[hk] = self.ucounts.get(hk, 0) + n
+        self._count_kind(info[0], n)
+        if boots and boots[-1] < q:
+            self._boots_in_run(buf, p, q, boots, self._dated_stamp)
+        last = buf.rfind(b"\n", p - 1, q - 1) + 1
+        if last > p:
+            self._dated(parse_head(bytes(buf[last : last + HEAD]).split(b"\n", 1)[0]), None)
+        return q
+
+    def _utc_hour(self, info):
+        """The UTC hour index of a dated line's clock hour, None where the hour needs the per-line path."""
+        year, month, day, hour = info[4:8]
+        offset = info[11]
+        if offset is not None:
+            return None if offset % HOUR else (calendar.timegm((year, month, day, hour, 0, 0)) - offset) // HOUR
+        everywhere, hours = self.irregular_year(year)
+        if everywhere or (month, day, hour) in hours:
+            return None
+        ck = (year, month, day, hour)
+        hk = self.utc_cache.get(ck)
+        if hk is None:
+            hk = self.utc_cache[ck] = self.zone.local_to_utc(year, month, day, hour) // HOUR
+        return hk
 
     def _dated_stamp(self, info):
         return ("u", dated_epoch(self.zone, *info[4:12]))
