@@ -26,12 +26,11 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps impor
 
 JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
 
-Event = namedtuple("Event", "time data offset origin fields boot_id")
+Event = namedtuple("Event", "time data fields boot_id")
 Event.__doc__ = """One journal entry.
 
-``time``: UTC epoch seconds (float); ``data``: the MESSAGE, as bytes; ``offset``: where the message text starts in
-``data`` (0); ``origin``: ``"journal"``; ``fields``: the journal fields asked for (dict of bytes); ``boot_id``: the
-journal's ``_BOOT_ID``."""
+``time``: UTC epoch seconds (float); ``data``: the MESSAGE, as bytes; ``fields``: the journal fields asked for (dict
+of bytes); ``boot_id``: the journal's ``_BOOT_ID``."""
 _EXPORT_ENTRY = re.compile(rb"\n__REALTIME_TIMESTAMP=(\d{16})\n__MONOTONIC_TIMESTAMP=\d+\n_BOOT_ID=([0-9a-f]{32})\n\n")
 _PREFIX8 = operator.itemgetter(slice(0, 8))
 
@@ -219,8 +218,6 @@ class JournalSource(object):
                 yield Event(
                     when,
                     entry.get(b"MESSAGE", b""),
-                    0,
-                    "journal",
                     {name: entry[key] for key, name in names if key in entry},
                     None if boot is None else boot.decode("ascii", "replace"),
                 )

@@ -518,7 +518,7 @@ class FakeJournal:
         self.result = Result()
         for when, pid, message in FakeJournal.entries:
             if (since is None or when >= since) and (until is None or when < until):
-                yield Event(float(when), message.encode(), 0, "journal", {"_PID": str(pid).encode()}, None)
+                yield Event(float(when), message.encode(), {"_PID": str(pid).encode()}, None)
 
 
 def as_entries(lines):
