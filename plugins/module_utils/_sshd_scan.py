@@ -27,6 +27,7 @@ from operator import getitem, ne
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import (
     CHUNK_SIZE,
+    READ_ERRORS,
     plain_ranges,
     read_range,
 )
@@ -135,7 +136,8 @@ def _plain_edges(log_file, size):
 
 
 def _stream_edges(log_file):
-    """First and last timestamped line of a compressed file (read through once)."""
+    """First and last timestamped line of a compressed file (read through once, up to a damaged part: the reading
+    that follows meets the damage again and notes it)."""
     first = None
     previous = b""
     _st, stream = log_file.open()
@@ -145,6 +147,8 @@ def _stream_edges(log_file):
                 if first is None:
                     first = _first_head(bytes(buf[start : min(end, start + TAIL)]))
                 previous = bytes(buf[max(start, end - TAIL) : end])
+    except READ_ERRORS:
+        pass
     finally:
         stream.close()
     return first, _last_head(previous)

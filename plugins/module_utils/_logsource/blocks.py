@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bz2
 import errno
-import gzip
 import os
 import zlib
 
@@ -26,6 +25,7 @@ CHUNK_SIZE = 8 * 1024 * 1024  # two buffers of this size per reading process
 LONG_LINE_HEAD = 4096  # what is kept of a line longer than the buffer
 _BOOT_NEEDLE = b"Linux version "
 _PROBE = 1 << 16  # bytes read at a time while looking for the end of a line
+_GZIP_INPUT = 1 << 18  # compressed bytes read at a time
 
 
 def open_log(view, path):
@@ -40,7 +40,7 @@ def open_log(view, path):
         magic = raw.read(6)
         raw.seek(0)
         if magic[:2] == b"\x1f\x8b":
-            return st, "gzip", gzip.GzipFile(fileobj=raw, mode="rb")
+            return st, "gzip", GzipStream(raw)
         if magic[:3] == b"BZh":
             return st, "bzip2", bz2.BZ2File(raw, "rb")
         if magic == b"\xfd7zXZ\x00":
@@ -55,6 +55,48 @@ def open_log(view, path):
     except BaseException:
         raw.close()
         raise
+
+
+class GzipStream(object):
+    """The members of a gzip file, decompressed with zlib as far as they go.
+
+    ``gzip.GzipFile`` drops the last data it decompressed when a file ends early (a rotation cut short, a missing
+    trailer): here everything before the damage is returned, then the damage is raised (``EOFError``, ``zlib.error``).
+    Output is bounded by what the caller asks for, whatever the compression ratio.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.inflate = zlib.decompressobj(31)
+        self.started = False
+
+    def _next_input(self):
+        if self.inflate.eof:  # a member ended (what follows it is in unused_data): another may follow
+            data = self.inflate.unused_data or self.raw.read(_GZIP_INPUT)
+            if data:
+                self.inflate = zlib.decompressobj(31)
+            return data
+        data = self.inflate.unconsumed_tail
+        if data:
+            return data
+        data = self.raw.read(_GZIP_INPUT)
+        if not data and self.started:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        return data
+
+    def readinto(self, view):
+        while True:
+            data = self._next_input()
+            if not data:
+                return 0
+            out = self.inflate.decompress(data, len(view))
+            self.started = True
+            if out:
+                view[: len(out)] = out
+                return len(out)
+
+    def close(self):
+        self.raw.close()
 
 
 def _boot_finder():
@@ -110,7 +152,18 @@ def _boot_finder():
 
 
 def _fill_blocks(stream, size, next_buffer, find_boots):
-    """The block reader behind :func:`read_blocks` (runs in the reader thread, or inline)."""
+    """The block reader behind :func:`read_blocks` (runs in the reader thread, or inline): the blocks of everything
+    that could be read, then the error that stopped the reading, if any."""
+    damage = []
+    yield from _blocks_until_damage(stream, size, next_buffer, find_boots, damage)
+    if damage:
+        raise damage[0]
+
+
+def _blocks_until_damage(stream, size, next_buffer, find_boots, damage):
+    # A compressed stream's readinto1 returns what one decompression step gave, so that data decompressed before a
+    # damaged part is in the buffer when the damage raises.
+    readinto = getattr(stream, "readinto1", None) or stream.readinto
     tail = b""
     skipping = False
     buf = None
@@ -130,11 +183,14 @@ def _fill_blocks(stream, size, next_buffer, find_boots):
         view = memoryview(buf)
         try:
             while fill < limit:
-                got = stream.readinto(view[fill:])
+                got = readinto(view[fill:])
                 if not got:
                     eof = True
                     break
                 fill += got
+        except READ_ERRORS as exc:  # a damaged or unreadable part: what came before it is still handed out
+            damage.append(exc)
+            eof = True
         finally:
             view.release()
         start = 1
