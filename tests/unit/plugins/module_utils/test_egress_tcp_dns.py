@@ -17,14 +17,6 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._egress_dns impor
 from ansible_collections.fleetwatch.audit.plugins.module_utils._egress_probe import gather, probe_tcp
 
 
-@pytest.fixture
-def listener():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
-
-
 def closed_port(family=socket.AF_INET, host="127.0.0.1"):
     """A port nothing listens on: bound (so the kernel picks a free one), then closed."""
     with socket.socket(family) as sock:

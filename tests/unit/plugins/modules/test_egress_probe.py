@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import yaml
 from module_harness import assert_options_match, module_kwargs, run_module
@@ -21,14 +19,6 @@ POLICY = {"tool": "nft", "output_policy": "drop", "output_rules": 0, "evidence":
 def fixed_policy(monkeypatch):
     """The policy of this machine is not the tests' business (module_utils tests read it from texts)."""
     monkeypatch.setattr(_egress_probe, "read_firewall", lambda: dict(POLICY))
-
-
-@pytest.fixture
-def listener():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def test_probes_never_changed(capsys, listener):
