@@ -97,6 +97,37 @@ def test_timeout_holds():
     assert 0.3 <= took < 1.5 and 0.3 <= entry["seconds"] < 1.5
 
 
+def test_a_name_tries_its_addresses_in_turn(monkeypatch, listener):
+    asked = []
+
+    def two_addresses(host, port, family, socktype):
+        asked.append((host, port, socktype))
+        return [
+            (socket.AF_INET, socktype, 6, "", ("127.0.0.1", closed_port())),
+            (socket.AF_INET, socktype, 6, "", ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    entry = probe_tcp("mirror.example", listener, 2.0)
+    assert asked == [("mirror.example", listener, socket.SOCK_STREAM)]
+    assert (entry["host"], entry["address"], entry["connected"], entry["error"]) == (
+        "mirror.example",
+        "127.0.0.1",
+        True,
+        None,
+    )
+
+
+def test_a_name_that_does_not_resolve(monkeypatch):
+    def no_such_name(*args):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    entry = probe_tcp("gone.example", 443, 2.0)
+    assert (entry["address"], entry["connected"], entry["source"]) == (None, False, None)
+    assert entry["error"] == "cannot resolve gone.example: Name or service not known"
+
+
 def test_dns_server_that_answers():
     with DnsServer() as server:
         entry = query("127.0.0.1", "example.org", server.port, 2.0)
