@@ -187,7 +187,9 @@ policy:
       type: int
       sample: 3
     evidence:
-      description: The output chains and their rules as read, at most 4 KiB (a longer text is cut and marked).
+      description:
+        - The output chains and their rules as read (nft rules as JSON, packet counters left out), at most 4 KiB; a
+          longer text is cut and marked.
       type: str
       sample: "ip: :OUTPUT ACCEPT\nip: -A OUTPUT -d 10.0.0.0/8 -j ACCEPT"
     error:

@@ -21,7 +21,8 @@ def nft_ruleset(policy="accept", family="inet", hook="output", rules=1):
     chain = {"family": family, "table": "filter", "name": "out", "handle": 1, "type": "filter", "hook": hook}
     chain.update(prio=0, policy=policy)
     rule = {"family": family, "table": "filter", "chain": "out", "handle": 2}
-    rule["expr"] = [{"match": {"op": "==", "left": {"meta": {"key": "oif"}}, "right": "lo"}}, {"accept": None}]
+    rule["expr"] = [{"match": {"op": "==", "left": {"meta": {"key": "oif"}}, "right": "lo"}}]
+    rule["expr"] += [{"counter": {"packets": 7, "bytes": 420}}, {"accept": None}]
     other = {"family": family, "table": "filter", "chain": "in", "handle": 3, "expr": [{"drop": None}]}
     items = [
         {"metainfo": {"json_schema_version": 1}},
@@ -52,7 +53,10 @@ def test_nft_accept_policy():
     assert policy["tool"] == "nft" and policy["error"] is None
     assert (policy["output_policy"], policy["output_rules"]) == ("accept", 1)
     assert policy["evidence"].splitlines()[0] == "table inet filter chain out: hook output priority 0 policy accept"
-    assert '"oif"' in policy["evidence"] and '"drop"' not in policy["evidence"]
+    assert policy["evidence"].splitlines()[1] == (
+        '  [{"match": {"left": {"meta": {"key": "oif"}}, "op": "==", "right": "lo"}}, {"accept": null}]'
+    )
+    assert len(policy["evidence"].splitlines()) == 2  # the input chain's rule is not output evidence
 
 
 def test_nft_drop_policy_needs_both_families():
