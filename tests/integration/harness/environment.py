@@ -32,6 +32,9 @@ DEBIAN_PACKAGES = {
     "ssh-keygen": "openssh-client",
     "sshpass": "sshpass",
     "rsyslogd": "rsyslog",
+    "ip": "iproute2",
+    "iptables": "iptables",
+    "iptables-save": "iptables",
 }
 #: Searched after $PATH: sshd lives in /usr/sbin, which is not on every user's PATH.
 SYSTEM_BIN_DIRS: tuple = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")

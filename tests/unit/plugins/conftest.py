@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -24,3 +25,12 @@ def ansible_playbook(tmp_path):
         return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path, check=False)
 
     return run
+
+
+@pytest.fixture
+def listener():
+    """The port of a TCP listener on 127.0.0.1 that never accepts (the kernel completes the handshakes)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
