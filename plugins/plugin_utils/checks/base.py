@@ -61,6 +61,32 @@ class Check:
         return {}
 
 
+def text_value(value: object, what: str, allow_none: bool = False) -> str | None:
+    """A string field of a gathered result (``None`` too when ``allow_none``); ``ValueError`` otherwise."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string: {value!r:.80}")
+    return value
+
+
+def count_value(value: object, what: str) -> int:
+    """A count field of a gathered result (an int of at least 0, not a bool); ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} must be a count: {value!r:.80}")
+    return value
+
+
+def source_errors(result: dict) -> list[dict]:
+    """``[{name, error}]`` of a log gatherer's ``sources`` (what a baseline keeps of them; entries not mappings are
+    left out)."""
+    return [
+        {"name": str(source.get("name")), "error": source.get("error")}
+        for source in result.get("sources") or []
+        if isinstance(source, dict)
+    ]
+
+
 def gatherer_error(result: object) -> str | None:
     """Why a registered gatherer result carries no data (failed, skipped, not a result), or ``None``."""
     if not isinstance(result, dict):
