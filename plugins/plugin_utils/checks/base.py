@@ -18,6 +18,8 @@ class Check:
     name = ""
     module = ""  # short name of the gatherer module whose result ``normalize`` takes
     knobs: dict[str, object] = {}  # policy knob name -> default (its type is the knob's type)
+    # knob name -> function giving what is wrong with a value, for knobs a type alone does not describe
+    knob_validators: dict = {}
 
     def knob(self, context, name: str):
         """The policy's value of knob ``name`` for this check, or its default."""
