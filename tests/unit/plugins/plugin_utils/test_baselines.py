@@ -22,7 +22,7 @@ def test_new_baseline_document():
     assert document["created"] == document["updated"] == "2026-03-01T12:00:00Z"
     assert list(document["checks"]) == ["setuid"]
     assert document["accepted"] == []
-    known = "firewall_log, log_rate, setuid, sshd_auth"
+    known = "egress, firewall_log, log_rate, setuid, sshd_auth"
     assert warnings == [f"teleport: unknown check 'teleport' (known: {known}); left out"]
 
 
