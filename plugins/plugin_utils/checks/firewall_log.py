@@ -23,12 +23,14 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.firewall_d
     quiet_hour_set,
     quiet_hours_problems,
 )
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.firewall_fleet import flow_matrix
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 
 # Rules of the findings (docs/findings.md); apply_accept decides by them.
 INTERNAL_SSH, SMTP_OUT, QUIET_HOURS, EXPOSED_OUTBOUND = "internal_ssh", "smtp_out", "quiet_hours", "exposed_outbound"
 DNS_JUMP, DNS_STARTED, UNKNOWN_ADDRESS = "dns_jump", "dns_started", "unknown_address"
-FLOW_RULES = (INTERNAL_SSH, SMTP_OUT, QUIET_HOURS, EXPOSED_OUTBOUND)
+INTERNAL_FLOW = "internal_flow"
+FLOW_RULES = (INTERNAL_SSH, INTERNAL_FLOW, SMTP_OUT, QUIET_HOURS, EXPOSED_OUTBOUND)
 DNS_MIN_QUERIES = 10  # fewer queries in a run are never a DNS finding
 DNS_NEAR_ZERO_PER_DAY = 1.0  # a baseline below this many queries a day "never resolves"
 
@@ -88,6 +90,8 @@ class FirewallLogCheck(Check):
 
     def _judge_flow(self, host, key, flow, before, old, ssh, context) -> list[dict]:
         judged = [self._internal_ssh(host, key, flow, old, ssh, context)]
+        if not judged[0] and before is None:
+            judged.append(self._internal_flow(host, key, flow, context))
         origin = self._outgoing(host, flow, context)
         if origin is not None:
             judged.append(self._quiet(host, origin, key, flow, before, context))
@@ -131,6 +135,13 @@ class FirewallLogCheck(Check):
             what = "SSH between internal machines opened by a host that in the baseline only received SSH"
             return self._flow_finding(host, INTERNAL_SSH, "critical", key, flow, what, origin)
         return self._flow_finding(host, INTERNAL_SSH, "high", key, flow, "SSH between internal machines", origin)
+
+    def _internal_flow(self, host, key, flow, context) -> dict | None:
+        """Info: a flow between two inventory hosts the baseline did not have (an edge of the fleet's flow matrix)."""
+        if not (context.address_hosts.get(flow["src"]) and context.address_hosts.get(flow["dst"])):
+            return None
+        origin = self._origin(host, flow, context)
+        return self._flow_finding(host, INTERNAL_FLOW, "info", key, flow, "a new flow between inventory hosts", origin)
 
     def _smtp(self, host, origin, key, flow, context) -> dict | None:
         if flow["proto"] != "TCP" or flow["dport"] not in SMTP_PORTS:
@@ -232,6 +243,9 @@ class FirewallLogCheck(Check):
 
     def observation_text(self, observation: tuple) -> str:
         return str(observation)
+
+    def fleet_sections(self, per_host: Mapping[str, dict], compares: Mapping[str, dict | None], context) -> dict:
+        return {"flow_matrix": flow_matrix(per_host, compares, context.address_hosts)}
 
 
 def _ssh_roles(flows: Iterable[dict]) -> dict:

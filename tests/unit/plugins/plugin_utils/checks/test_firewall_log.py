@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 import pytest
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks import CHECKS, NotAbsorbable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.compare import compare_host
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import CheckContext
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import PolicyError
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy, parse_policy
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=timezone.utc)
@@ -168,10 +170,14 @@ def test_smtp_out_from_a_host_that_is_not_a_relay():
         ]
     )
     findings, _b, _c = judge(result(), current, context_with(mail_relays=["relay"]), host="gw")
-    assert rules(findings) == [("smtp_out", "high", "smtp_out forward TCP 10.0.0.3 -> 198.51.100.7:587")]
-    assert findings[0]["after"]["origin"] == "nas" and "from nas" in findings[0]["summary"]
+    assert rules(findings) == [
+        ("internal_flow", "info", "internal_flow forward TCP 10.0.0.3 -> 10.0.0.4:25"),
+        ("smtp_out", "high", "smtp_out forward TCP 10.0.0.3 -> 198.51.100.7:587"),
+    ]
+    (smtp,) = [f for f in findings if f["rule"] == "smtp_out"]
+    assert smtp["after"]["origin"] == "nas" and "from nas" in smtp["summary"]
     findings, _b, _c = judge(result(), current, context_with(mail_relays=["relay", "10.0.0.3"]), host="gw")
-    assert findings == []
+    assert [f["rule"] for f in findings] == ["internal_flow"]
     own, _b, _c = judge(result(), result([flow("10.0.0.3", "198.51.100.7", 25)]), context_with(mail_relays=["relay"]))
     assert rules(own) == [("smtp_out", "high", "smtp_out out TCP 10.0.0.3 -> 198.51.100.7:25")]
 
@@ -189,13 +195,15 @@ def test_quiet_hours_by_group_with_named_exceptions():
     )
     findings, _b, _c = judge(result(), current, context_with(quiet_hours=quiet))
     assert rules(findings) == [
+        ("internal_flow", "info", "internal_flow out TCP 10.0.0.3 -> 10.0.0.4:25"),
         ("quiet_hours", "high", "quiet_hours out TCP 10.0.0.3 -> 198.51.100.20:443"),
         ("quiet_hours", "high", "quiet_hours out TCP 10.0.0.3 -> 203.0.113.10:80"),
     ]
+    findings = [f for f in findings if f["rule"] == "quiet_hours"]
     assert "5 packets to 198.51.100.20 port 443 during the quiet hours 22-06" in findings[0]["summary"]
     assert findings[0]["after"]["quiet_count"] == 5
     web, _b, _c = judge(result(), current, context_with(quiet_hours=quiet), host="web")
-    assert web == []  # the NAS's flows logged on the web server: the NAS's quiet hours apply
+    assert [f["rule"] for f in web] == ["internal_flow"]  # "out" on the web server: its own, in no quiet group
     night = result([flow("10.0.1.10", "198.51.100.20", 443, hours=at(3))])
     assert judge(result(), night, context_with(quiet_hours=quiet), "web")[0] == []  # the web server: no quiet group
 
@@ -203,8 +211,11 @@ def test_quiet_hours_by_group_with_named_exceptions():
 def test_exposed_host_connecting_out():
     current = result([flow("10.0.1.10", "198.51.100.20", 443), flow("10.0.1.10", "10.0.0.3", 445)])
     findings, _b, _c = judge(result(), current, context_with(exposed=["dmz"]), host="web")
-    assert rules(findings) == [("exposed_outbound", "high", "exposed_outbound out TCP 10.0.1.10 -> 198.51.100.20:443")]
-    assert judge(result(), current, context_with(), host="web")[0] == []
+    assert rules(findings) == [
+        ("exposed_outbound", "high", "exposed_outbound out TCP 10.0.1.10 -> 198.51.100.20:443"),
+        ("internal_flow", "info", "internal_flow out TCP 10.0.1.10 -> 10.0.0.3:445"),
+    ]
+    assert [f["rule"] for f in judge(result(), current, context_with(), host="web")[0]] == ["internal_flow"]
 
 
 def test_dns_started_and_jump():
@@ -285,3 +296,47 @@ def test_baseline_is_not_mutated_by_accept():
     kept = copy.deepcopy(baseline)
     CHECK.apply_accept(baseline, current, findings[0])
     assert baseline == kept
+
+
+def test_a_gateway_log_is_judged_with_the_policy_of_the_host_that_sent_the_traffic():
+    quiet = {"storage": {"hours": "22-06"}}
+    night = result([flow("10.0.0.3", "198.51.100.20", 443, "forward", hours=at(3))])  # the NAS, in gw's log
+    findings, _b, _c = judge(result(), night, context_with(quiet_hours=quiet), host="gw")
+    assert rules(findings) == [("quiet_hours", "high", "quiet_hours forward TCP 10.0.0.3 -> 198.51.100.20:443")]
+    assert findings[0]["host"] == "gw" and findings[0]["after"]["origin"] == "nas"
+    assert "gw: 3 packets" in findings[0]["summary"] and "from nas:" in findings[0]["summary"]
+
+
+# ---------------------------------------------------------------------------------------------- fleet
+
+
+def test_flow_matrix_counts_a_flow_once_wherever_it_was_logged():
+    context = context_with()
+    gathered = {
+        "nas": {"firewall_log": result([flow("10.0.0.3", "10.0.0.4", 25, count=4)])},
+        "gw": {
+            "firewall_log": result(
+                [
+                    flow("10.0.0.3", "10.0.0.4", 25, "forward", count=5),  # the same flow, seen by the gateway
+                    flow("10.0.0.2", "10.0.0.3", 22, "forward", count=2),  # the bastion to the NAS, in the baseline
+                    flow("10.0.0.3", "198.51.100.7", 443, "forward"),  # outside: not in the matrix
+                    flow("10.0.0.99", "10.0.0.3", 445, "forward"),  # no inventory host: not in the matrix
+                ]
+            )
+        },
+    }
+    baselines = {
+        "nas": {"checks": {"firewall_log": CHECK.normalize(result())}, "accepted": []},
+        "gw": {"checks": {"firewall_log": CHECK.normalize(result([flow("10.0.0.2", "10.0.0.3", 22, "forward")]))}},
+    }
+    host_results = {
+        host: {"compare": compare_host(host, baselines[host], gathered[host], context), "gathered": gathered[host]}
+        for host in gathered
+    }
+    matrix = analyze_fleet(host_results, {}, list(gathered), {}, context)["flow_matrix"]
+    assert [(e["from"], e["to"], e["dport"], e["count"], e["seen_in"], e["new"]) for e in matrix["edges"]] == [
+        ("bastion", "nas", 22, 2, ["gw"], False),
+        ("nas", "relay", 25, 5, ["gw", "nas"], True),
+    ]
+    assert [e["dport"] for e in matrix["new_edges"]] == [25]
+    assert CHECK.fleet_sections({}, {}, context) == {"flow_matrix": {"edges": [], "new_edges": []}}
