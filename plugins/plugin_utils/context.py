@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
@@ -31,11 +32,20 @@ class CheckContext:
         self.address_hosts = address_hosts(self.inventory_addresses)
         # ``{group: [host]}`` like Ansible's ``groups``, for policy keys that name groups (quiet hours, exposed).
         self.inventory_groups = {group: list(hosts) for group, hosts in (inventory_groups or {}).items()}
+        # ``{check: {host: normalised data}}`` of the whole fleet, in the fleet engine only (see for_fleet).
+        self.fleet_data: dict = {}
 
     @property
     def internal_networks(self) -> tuple:
         """The policy's ``internal_networks``, else the gatherer's default list."""
         return tuple(self.policy.internal_networks) or DEFAULT_INTERNAL
+
+    def for_fleet(self, fleet_data: Mapping[str, Mapping[str, dict]]) -> CheckContext:
+        """A copy that also carries every check's usable data of the fleet, for fleet findings that join checks
+        (firewall_log's unknown addresses read sshd_auth's login sources too)."""
+        fleet = copy.copy(self)
+        fleet.fleet_data = {name: dict(per_host) for name, per_host in fleet_data.items()}
+        return fleet
 
     def host_addresses(self, host: str) -> set[str]:
         """The inventory's addresses of ``host``, normalised."""

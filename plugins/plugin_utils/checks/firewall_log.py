@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal, normal
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.firewall_data import (
     SMTP_PORTS,
@@ -29,6 +29,7 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import m
 # Rules of the findings (docs/findings.md); apply_accept decides by them.
 INTERNAL_SSH, SMTP_OUT, QUIET_HOURS, EXPOSED_OUTBOUND = "internal_ssh", "smtp_out", "quiet_hours", "exposed_outbound"
 DNS_JUMP, DNS_STARTED, UNKNOWN_ADDRESS = "dns_jump", "dns_started", "unknown_address"
+FLEET_UNKNOWN_ADDRESS = "fleet_unknown_address"
 INTERNAL_FLOW = "internal_flow"
 FLOW_RULES = (INTERNAL_SSH, INTERNAL_FLOW, SMTP_OUT, QUIET_HOURS, EXPOSED_OUTBOUND)
 DNS_MIN_QUERIES = 10  # fewer queries in a run are never a DNS finding
@@ -244,6 +245,9 @@ class FirewallLogCheck(Check):
     def observation_text(self, observation: tuple) -> str:
         return str(observation)
 
+    def fleet_findings(self, per_host: Mapping[str, dict], context) -> list[dict]:
+        return fleet_unknown_addresses(per_host, context.fleet_data.get("sshd_auth") or {}, context)
+
     def fleet_sections(self, per_host: Mapping[str, dict], compares: Mapping[str, dict | None], context) -> dict:
         return {"flow_matrix": flow_matrix(per_host, compares, context.address_hosts)}
 
@@ -268,8 +272,10 @@ def unknown_addresses(addresses: Mapping[str, dict], known_before: Mapping, cont
     )
 
 
-def unknown_address_finding(host: str, check: str, address: str, entry: Mapping, where: str) -> dict:
-    """High: a local address that belongs to no inventory host (a box that bypassed the firewall)."""
+def unknown_address_finding(
+    host: str, check: str, address: str, entry: Mapping, where: str, severity: str = "high", rule: str = UNKNOWN_ADDRESS
+) -> dict:
+    """A local address that belongs to no inventory host (a box that bypassed the firewall)."""
     summary = (
         f"{host}: {address}, inside the internal networks, belongs to no inventory host: seen {entry.get('count')} "
         f"times in {where} since {entry.get('first_seen')}"
@@ -278,11 +284,42 @@ def unknown_address_finding(host: str, check: str, address: str, entry: Mapping,
         host,
         check,
         "anomaly",
-        "high",
+        severity,
         f"address {address}",
         summary,
         after={**entry, "address": address, "where": where},
         since=entry.get("first_seen"),
-        rule=UNKNOWN_ADDRESS,
-        identity={"rule": UNKNOWN_ADDRESS, "address": address},
+        rule=rule,
+        identity={"rule": rule, "address": address},
     )
+
+
+def _sshd_sources(data: Mapping) -> list[dict]:
+    """The failed and accepted login sources of one host's sshd_auth data, as address entries."""
+    entries = [*(data.get("failures") or []), *(data.get("accepted") or {}).values()]
+    return [{"address": e["source"], "count": e["count"], "first_seen": e.get("first_seen")} for e in entries]
+
+
+def fleet_unknown_addresses(firewall: Mapping[str, dict], sshd: Mapping[str, dict], context) -> list[dict]:
+    """Medium, one per address: an internal address of no inventory host in any host's firewall or sshd log,
+    naming every host and log that saw it (attached to the first of those hosts by name)."""
+    seen: dict = {}
+    logs = [(host, "firewall log", data["addresses"].values()) for host, data in firewall.items()]
+    logs += [(host, "sshd log", _sshd_sources(data)) for host, data in sshd.items()]
+    for host, log, entries in logs:
+        for entry in entries:
+            got = seen.setdefault(normal(entry["address"]), {"count": 0, "first_seen": None, "seen_in": set()})
+            got["count"] += entry["count"]
+            got["first_seen"] = min(filter(None, (got["first_seen"], entry.get("first_seen"))), default=None)
+            got["seen_in"].add((host, log))
+    findings = []
+    for address in unknown_addresses(seen, {}, context):
+        places = sorted(seen[address]["seen_in"])
+        entry = {**seen[address], "seen_in": [f"{host}'s {log}" for host, log in places]}
+        where = "the fleet's logs: " + ", ".join(entry["seen_in"])
+        findings.append(
+            unknown_address_finding(
+                places[0][0], FirewallLogCheck.name, address, entry, where, "medium", FLEET_UNKNOWN_ADDRESS
+            )
+        )
+    return findings

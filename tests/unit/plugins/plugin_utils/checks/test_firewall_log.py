@@ -340,3 +340,32 @@ def test_flow_matrix_counts_a_flow_once_wherever_it_was_logged():
     ]
     assert [e["dport"] for e in matrix["new_edges"]] == [25]
     assert CHECK.fleet_sections({}, {}, context) == {"flow_matrix": {"edges": [], "new_edges": []}}
+
+
+def test_fleet_unknown_addresses_from_firewall_and_sshd_logs():
+    sshd = CHECKS["sshd_auth"]
+    failure = {"source": "10.0.0.88", "user": "root", "kind": "failed_password", "count": 2, "first_seen": None}
+    login = {
+        "user": "ops",
+        "source": "10.0.0.77",
+        "method": "publickey",
+        "count": 1,
+        "first_seen": "2026-12-02T00:00:00Z",
+    }
+    outside = {**failure, "source": "203.0.113.5"}
+    sshd_result = {"failures": [failure, outside], "accepted": [login], "local_users": ["root"], "sources": []}
+    gathered = {
+        "gw": {"firewall_log": result(addresses=["10.0.0.3", "10.0.0.77"])},
+        "nas": {"firewall_log": result(), "sshd_auth": sshd_result},
+    }
+    context = context_with()
+    host_results = {host: {"compare": None, "gathered": data} for host, data in gathered.items()}
+    report = analyze_fleet(host_results, {}, list(gathered), {}, context)
+    findings = [f for f in report["fleet_findings"] if f["rule"] == "fleet_unknown_address"]
+    assert [(f["host"], f["severity"], f["subject"], f["after"]["seen_in"]) for f in findings] == [
+        ("gw", "medium", "address 10.0.0.77", ["gw's firewall log", "nas's sshd log"]),
+        ("nas", "medium", "address 10.0.0.88", ["nas's sshd log"]),
+    ]
+    assert findings[0]["after"]["count"] == 8 and findings[0]["since"] == "2026-12-02T00:00:00Z"
+    assert sshd.normalize(sshd_result)  # the sshd data used is a valid sshd_auth result
+    assert CHECK.fleet_findings({}, context_with(addresses={})) == []  # no inventory addresses: not judged
