@@ -63,6 +63,16 @@ class Check:
         return {}
 
 
+class NoFleetObservations:
+    """For a check whose data the fleet engine does not compare across hosts (no outliers)."""
+
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
+        return ()
+
+    def observation_text(self, observation: tuple) -> str:
+        return str(observation)
+
+
 def text_value(value: object, what: str, allow_none: bool = False) -> str | None:
     """A string field of a gathered result (``None`` too when ``allow_none``); ``ValueError`` otherwise."""
     if value is None and allow_none:

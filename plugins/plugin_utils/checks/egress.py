@@ -10,10 +10,10 @@ is in docs/findings.md, the policy keys in docs/policy.md.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import (
     Check,
+    NoFleetObservations,
     NotAbsorbable,
     count_value,
     text_value,
@@ -100,7 +100,7 @@ def egress_targets_problems(value: object) -> list[str]:
     return problems
 
 
-class EgressCheck(Check):
+class EgressCheck(NoFleetObservations, Check):
     """Exposed hosts that can get out, probes newly connecting, and probes that tested nothing."""
 
     name = "egress"
@@ -212,9 +212,3 @@ class EgressCheck(Check):
         result = copy.deepcopy(baseline)
         result.setdefault("probes", {})[key] = copy.deepcopy(current["probes"][key])
         return result
-
-    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
-        return ()
-
-    def observation_text(self, observation: tuple) -> str:
-        return str(observation)

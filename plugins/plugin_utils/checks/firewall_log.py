@@ -14,7 +14,11 @@ import copy
 from collections.abc import Iterable, Mapping
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal, normal
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import (
+    Check,
+    NoFleetObservations,
+    NotAbsorbable,
+)
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.firewall_data import (
     SMTP_PORTS,
     SSH_PORT,
@@ -36,7 +40,7 @@ DNS_MIN_QUERIES = 10  # fewer queries in a run are never a DNS finding
 DNS_NEAR_ZERO_PER_DAY = 1.0  # a baseline below this many queries a day "never resolves"
 
 
-class FirewallLogCheck(Check):
+class FirewallLogCheck(NoFleetObservations, Check):
     """Internal SSH, mail and night traffic, DNS volume and unknown local addresses from firewall logs."""
 
     name = "firewall_log"
@@ -238,12 +242,6 @@ class FirewallLogCheck(Check):
                 f"a finding of rule {rule} on {finding['subject']} cannot be absorbed into the baseline"
             )
         return result
-
-    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
-        return ()
-
-    def observation_text(self, observation: tuple) -> str:
-        return str(observation)
 
     def fleet_findings(self, per_host: Mapping[str, dict], context) -> list[dict]:
         return fleet_unknown_addresses(per_host, context.fleet_data.get("sshd_auth") or {}, context)

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal, normal
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import (
     Check,
+    NoFleetObservations,
     NotAbsorbable,
     count_value,
     source_errors,
@@ -49,7 +50,7 @@ def _later(a: str | None, b: str | None) -> bool:
     return a is not None and (b is None or a > b)
 
 
-class SshdAuthCheck(Check):
+class SshdAuthCheck(NoFleetObservations, Check):
     """Failed logins from inside, new login paths, and what the logs covered."""
 
     name = "sshd_auth"
@@ -336,12 +337,6 @@ class SshdAuthCheck(Check):
                 "fix its cause, or suppress it with an allow rule"
             )
         return result
-
-    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
-        return ()
-
-    def observation_text(self, observation: tuple) -> str:
-        return str(observation)
 
     def fleet_findings(self, per_host: Mapping[str, dict], context) -> list[dict]:
         return unknown_user_findings(per_host, context)
