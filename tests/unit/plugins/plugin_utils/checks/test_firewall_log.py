@@ -13,6 +13,7 @@ from ansible_collections.fleetwatch.audit.plugins.plugin_utils.context import Ch
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.errors import PolicyError
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.fleet import analyze_fleet
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.policy import Policy, parse_policy
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.report import render_markdown
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=timezone.utc)
 CHECK = CHECKS["firewall_log"]
@@ -339,6 +340,9 @@ def test_flow_matrix_counts_a_flow_once_wherever_it_was_logged():
         ("nas", "relay", 25, 5, ["gw", "nas"], True),
     ]
     assert [e["dport"] for e in matrix["new_edges"]] == [25]
+    markdown = render_markdown(analyze_fleet(host_results, {}, list(gathered), {}, context))
+    assert "## Internal flows: new edges" in markdown and "1 new of 2 internal flow edges." in markdown
+    assert "| nas | relay | TCP | 25 | 5 | gw, nas |" in markdown
     assert CHECK.fleet_sections({}, {}, context) == {"flow_matrix": {"edges": [], "new_edges": []}}
 
 
