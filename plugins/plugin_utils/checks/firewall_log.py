@@ -105,11 +105,11 @@ class FirewallLogCheck(NoFleetObservations, Check):
                 judged.append(self._exposed(host, origin, key, flow, context))
         return [finding for finding in judged if finding]
 
-    def _flow_finding(self, host, rule, severity, key, flow, what, origin=None, extra=None) -> dict:
+    def _flow_finding(self, host, rule, severity, key, flow, what, origin=None, extra=None, novelty=None) -> dict:
         who = f" from {origin}" if origin and origin != host else ""
         summary = (
             f"{host}: {what}{who}: {key} ({flow['count']} packets, first {flow['first_seen']}, "
-            f"last {flow['last_seen']}), not in the baseline"
+            f"last {flow['last_seen']}), {novelty or 'not in the baseline'}"
         )
         after = {"flow": key, **flow, "origin": origin, **(extra or {})}
         return make_finding(
@@ -171,7 +171,9 @@ class FirewallLogCheck(NoFleetObservations, Check):
         if not count or (before is not None and sum(before["hours"][hour] for hour in hours)):
             return None
         what = f"{count} packets to {flow['dst']} port {flow['dport']} during the quiet hours {rule['hours']}"
-        return self._flow_finding(host, QUIET_HOURS, "high", key, flow, what, origin, {"quiet_count": count})
+        novelty = "not in the baseline" if before is None else "the baseline had none of it then"
+        extra = {"quiet_count": count}
+        return self._flow_finding(host, QUIET_HOURS, "high", key, flow, what, origin, extra, novelty)
 
     def _quiet_rule(self, origin: str, context) -> dict | None:
         """The quiet hours of ``origin``: its own entry, else its first group's (by name), else ``all``'s."""

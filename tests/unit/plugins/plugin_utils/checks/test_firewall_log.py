@@ -373,3 +373,13 @@ def test_fleet_unknown_addresses_from_firewall_and_sshd_logs():
     assert findings[0]["after"]["count"] == 8 and findings[0]["since"] == "2026-12-02T00:00:00Z"
     assert sshd.normalize(sshd_result)  # the sshd data used is a valid sshd_auth result
     assert CHECK.fleet_findings({}, context_with(addresses={})) == []  # no inventory addresses: not judged
+
+
+def test_quiet_hours_of_a_flow_the_baseline_had_by_day():
+    quiet = {"all": {"hours": "22-06"}}
+    by_day = result([flow("10.0.0.3", "198.51.100.20", 443, hours=at(12))])
+    at_night = result([flow("10.0.0.3", "198.51.100.20", 443, hours=[*at(12, 2)[:22], 1, 0])])
+    findings, _b, _c = judge(by_day, at_night, context_with(quiet_hours=quiet))
+    assert rules(findings) == [("quiet_hours", "high", "quiet_hours out TCP 10.0.0.3 -> 198.51.100.20:443")]
+    assert "1 packets" in findings[0]["summary"] and "the baseline had none of it then" in findings[0]["summary"]
+    assert judge(at_night, at_night, context_with(quiet_hours=quiet))[0] == []
