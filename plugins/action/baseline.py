@@ -51,6 +51,7 @@ class ActionModule(ActionBase):
                 policy_path=args["policy"],
                 now=datetime.now(timezone.utc),
                 inventory_addresses=addresses,
+                inventory_groups=task_vars.get("groups") or {},
             )
             if args["state"] == "restore":
                 outcome = session.restore(version=args["version"], write=write)

@@ -53,6 +53,7 @@ class ActionModule(ActionBase):
                 fail_on=args["fail_on"],
                 now=datetime.now(timezone.utc),
                 inventory_addresses=inventory_addresses(getattr(hostvars, "_inventory", None)),
+                inventory_groups=task_vars.get("groups") or {},
             )
             if args["report_dir"] and not self._task.check_mode:
                 result["report_paths"] = engine.write_fleet_reports(report, args["report_dir"])

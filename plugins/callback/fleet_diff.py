@@ -81,6 +81,7 @@ class CallbackModule(CallbackBase):
         self._audit_play = False
         self._host_groups = {}
         self._inventory_addresses = {}
+        self._inventory_groups = {}
         self._expected = []
         # (host, task uuid) -> (kind, payload): keyed by task and host so strategy free and serial keep every result.
         self._results = {}
@@ -101,6 +102,7 @@ class CallbackModule(CallbackBase):
         self._play_hosts = [h.get_name() for h in hosts]
         self._inventory_addresses = inventory_addresses(inventory)
         groups = {name: [h.get_name() for h in group.get_hosts()] for name, group in inventory.groups.items()}
+        self._inventory_groups = groups
         for host in self._play_hosts:
             self._host_groups[host] = engine.host_group(host, groups)
         self._audit_play = False
@@ -151,6 +153,7 @@ class CallbackModule(CallbackBase):
             fail_on=self.get_option("fail_on"),
             now=datetime.now(timezone.utc),
             inventory_addresses=self._inventory_addresses,
+            inventory_groups=self._inventory_groups,
         )
         paths = engine.write_fleet_reports(report, self.get_option("report_dir"))
         if self.get_option("show_summary"):

@@ -92,11 +92,13 @@ class HostSession:
         policy_path: str | None = None,
         now: datetime | None = None,
         inventory_addresses: Mapping[str, Iterable[str]] | None = None,
+        inventory_groups: Mapping[str, Iterable[str]] | None = None,
     ):
         self.host = host
         self.store = DirectoryStore(store_dir)
-        # Checks that judge sources (sshd_auth) take the inventory's host addresses as internal.
-        self.context = CheckContext(load_policy(policy_path), inventory_addresses, now)
+        # Checks that judge sources (sshd_auth) take the inventory's host addresses as internal; policy keys of the
+        # network checks name groups (quiet hours, exposed hosts).
+        self.context = CheckContext(load_policy(policy_path), inventory_addresses, now, inventory_groups)
 
     def _changing(self, write: bool):
         """The host's store lock when the baseline is written (check mode reads only)."""
@@ -250,10 +252,12 @@ def fleet_report(
     fail_on: str | None = None,
     now: datetime | None = None,
     inventory_addresses: Mapping[str, Iterable[str]] | None = None,
+    inventory_groups: Mapping[str, Iterable[str]] | None = None,
 ) -> dict:
     """The fleet report (:func:`fleet.analyze_fleet`) of a run's observations; ``inventory_addresses``: each
-    inventory host's addresses (``ansible_host``), for the login graph and the sshd_auth rules."""
-    context = CheckContext(load_policy(policy_path), inventory_addresses, now)
+    inventory host's addresses (``ansible_host``), for the login graph and the sshd_auth rules; ``inventory_groups``:
+    ``{group: [host]}``, for policy keys that name groups."""
+    context = CheckContext(load_policy(policy_path), inventory_addresses, now, inventory_groups)
     return analyze_fleet(observations.results, host_groups, expected_hosts, observations.problems, context, fail_on)
 
 

@@ -77,6 +77,7 @@ def _fleet_views(
 ) -> tuple[list[dict], dict]:
     """Each check's fleet-wide findings and report sections, over the hosts that gathered it."""
     findings, sections = [], {}
+    context = context.for_fleet(usable)
     for name, per_host in sorted(usable.items()):
         compares = {host: (host_results.get(host) or {}).get("compare") for host in per_host}
         findings.extend(CHECKS[name].fleet_findings(per_host, context))

@@ -265,12 +265,15 @@ def _checks(section: object, errors: list[str]) -> dict:
         if not isinstance(knobs, dict):
             errors.append(f"checks.{name}: must be a mapping of settings")
             continue
-        known = CHECKS[name].knobs if name in CHECKS else None  # checks of later gatherers: free-form for now
+        check = CHECKS.get(name)  # checks of later gatherers: free-form for now
         for key, value in knobs.items():
-            if known is None:
+            if check is None:
                 continue
+            known = check.knobs
             if key not in known:
                 errors.append(f"checks.{name}.{key}: unknown setting (known: {', '.join(sorted(known)) or 'none'})")
+            elif key in check.knob_validators:
+                errors.extend(f"checks.{name}.{key}: {problem}" for problem in check.knob_validators[key](value))
             elif not _knob_ok(value, known[key]):
                 errors.append(f"checks.{name}.{key}: must be of the type of its default {known[key]!r}")
         result[name] = dict(knobs)

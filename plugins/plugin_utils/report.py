@@ -107,6 +107,8 @@ def render_markdown(report: dict) -> str:
         lines.append("No outliers.")
     if "login_graph" in report:
         lines += ["", *_login_graph_lines(report["login_graph"])]
+    if "flow_matrix" in report:
+        lines += ["", *_flow_matrix_lines(report["flow_matrix"])]
     lines += ["", "## What was audited", ""]
     audited = [
         [markdown(host), markdown(entry["status"]), markdown(check), markdown(text)]
@@ -150,6 +152,28 @@ def _login_graph_lines(graph: dict) -> list[str]:
     ]
     header = ("from host", "from address", "user", "to host", "methods", "logins", "first seen", "last seen")
     return [*lines, *_table(header, rows), "", f"{len(new)} new of {len(graph.get('edges') or [])} login edges."]
+
+
+def _flow_matrix_lines(matrix: dict) -> list[str]:
+    """The "Internal flows: new edges" section: flows between inventory hosts that no baseline had."""
+    lines = ["## Internal flows: new edges", ""]
+    new, edges = matrix.get("new_edges") or [], matrix.get("edges") or []
+    if not new:
+        return [*lines, f"No new edges ({len(edges)} internal flow edges in all)."]
+    rows = [
+        [
+            markdown(edge.get("from")),
+            markdown(edge.get("to")),
+            markdown(edge.get("proto")),
+            markdown("" if edge.get("dport") is None else str(edge["dport"])),
+            str(edge.get("count")),
+            markdown(", ".join(edge.get("seen_in") or [])),
+            markdown(edge.get("first_seen") or ""),
+        ]
+        for edge in new
+    ]
+    header = ("from host", "to host", "protocol", "port", "packets", "seen in the logs of", "first seen")
+    return [*lines, *_table(header, rows), "", f"{len(new)} new of {len(edges)} internal flow edges."]
 
 
 def render_terminal(report: dict, paths: dict | None = None, limit: int = TERMINAL_FINDINGS) -> str:

@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable, gatherer_error
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.egress import EgressCheck
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.firewall_log import FirewallLogCheck
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.log_rate import LogRateCheck
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.setuid import SetuidCheck
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.sshd_auth import SshdAuthCheck
 
-CHECKS: dict[str, Check] = {check.name: check for check in (SetuidCheck(), LogRateCheck(), SshdAuthCheck())}
+CHECKS: dict[str, Check] = {
+    check.name: check for check in (SetuidCheck(), LogRateCheck(), SshdAuthCheck(), FirewallLogCheck(), EgressCheck())
+}
 CHECK_BY_MODULE: dict[str, str] = {check.module: name for name, check in CHECKS.items()}
 
 __all__ = ["CHECKS", "CHECK_BY_MODULE", "Check", "NotAbsorbable", "gatherer_error", "normalize_result"]

@@ -18,6 +18,8 @@ class Check:
     name = ""
     module = ""  # short name of the gatherer module whose result ``normalize`` takes
     knobs: dict[str, object] = {}  # policy knob name -> default (its type is the knob's type)
+    # knob name -> function giving what is wrong with a value, for knobs a type alone does not describe
+    knob_validators: dict = {}
 
     def knob(self, context, name: str):
         """The policy's value of knob ``name`` for this check, or its default."""
@@ -59,6 +61,42 @@ class Check:
         """Sections this check adds to the fleet report (``{key: value}``), given each host's compare result (or
         ``None``); none by default."""
         return {}
+
+
+class NoFleetObservations:
+    """For a check whose data the fleet engine does not compare across hosts (no outliers)."""
+
+    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
+        return ()
+
+    def observation_text(self, observation: tuple) -> str:
+        return str(observation)
+
+
+def text_value(value: object, what: str, allow_none: bool = False) -> str | None:
+    """A string field of a gathered result (``None`` too when ``allow_none``); ``ValueError`` otherwise."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string: {value!r:.80}")
+    return value
+
+
+def count_value(value: object, what: str) -> int:
+    """A count field of a gathered result (an int of at least 0, not a bool); ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} must be a count: {value!r:.80}")
+    return value
+
+
+def source_errors(result: dict) -> list[dict]:
+    """``[{name, error}]`` of a log gatherer's ``sources`` (what a baseline keeps of them; entries not mappings are
+    left out)."""
+    return [
+        {"name": str(source.get("name")), "error": source.get("error")}
+        for source in result.get("sources") or []
+        if isinstance(source, dict)
+    ]
 
 
 def gatherer_error(result: object) -> str | None:

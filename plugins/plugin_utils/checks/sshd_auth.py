@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.addresses import is_internal, normal
-from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import Check, NotAbsorbable
+from ansible_collections.fleetwatch.audit.plugins.plugin_utils.checks.base import (
+    Check,
+    NoFleetObservations,
+    NotAbsorbable,
+    count_value,
+    source_errors,
+    text_value,
+)
 from ansible_collections.fleetwatch.audit.plugins.plugin_utils.findings import make_finding
 
 FAILURE_FIELDS = ("source", "user", "invalid_user", "kind", "count", "first_seen", "last_seen")
@@ -31,20 +38,6 @@ MAX_USERS_NAMED = 5
 # Rules of the findings (docs/findings.md); apply_accept decides by them.
 INTERNAL_FAILURE, NEW_LOGIN, NEW_KEY = "internal_failure", "new_login", "new_key"
 SOURCE_ERROR, UNKNOWN_USERS = "source_error", "unknown_users"
-
-
-def _text(value: object, what: str, allow_none: bool = False) -> str | None:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string: {value!r:.80}")
-    return value
-
-
-def _count(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what} must be a count: {value!r:.80}")
-    return value
 
 
 def pair_key(user: str, source: str) -> str:
@@ -57,7 +50,7 @@ def _later(a: str | None, b: str | None) -> bool:
     return a is not None and (b is None or a > b)
 
 
-class SshdAuthCheck(Check):
+class SshdAuthCheck(NoFleetObservations, Check):
     """Failed logins from inside, new login paths, and what the logs covered."""
 
     name = "sshd_auth"
@@ -72,13 +65,13 @@ class SshdAuthCheck(Check):
             if not isinstance(entry, dict):
                 raise ValueError(f"failure entry is not a mapping: {entry!r:.80}")
             item = {
-                "source": _text(entry.get("source"), "failure source"),
-                "user": _text(entry.get("user"), "failure user", allow_none=True),
+                "source": text_value(entry.get("source"), "failure source"),
+                "user": text_value(entry.get("user"), "failure user", allow_none=True),
                 "invalid_user": bool(entry.get("invalid_user")),
-                "kind": _text(entry.get("kind"), "failure kind"),
-                "count": _count(entry.get("count"), "failure count"),
-                "first_seen": _text(entry.get("first_seen"), "first_seen", allow_none=True),
-                "last_seen": _text(entry.get("last_seen"), "last_seen", allow_none=True),
+                "kind": text_value(entry.get("kind"), "failure kind"),
+                "count": count_value(entry.get("count"), "failure count"),
+                "first_seen": text_value(entry.get("first_seen"), "first_seen", allow_none=True),
+                "last_seen": text_value(entry.get("last_seen"), "last_seen", allow_none=True),
             }
             failures.append(item)
         if not isinstance(result.get("failures"), list):
@@ -87,8 +80,8 @@ class SshdAuthCheck(Check):
         for entry in result.get("accepted") or []:
             if not isinstance(entry, dict):
                 raise ValueError(f"accepted entry is not a mapping: {entry!r:.80}")
-            user = _text(entry.get("user"), "accepted user")
-            source = _text(entry.get("source"), "accepted source")
+            user = text_value(entry.get("user"), "accepted user")
+            source = text_value(entry.get("source"), "accepted source")
             got = accepted.setdefault(
                 pair_key(user, source),
                 {
@@ -101,13 +94,13 @@ class SshdAuthCheck(Check):
                     "last_seen": None,
                 },
             )
-            method = _text(entry.get("method"), "accepted method", allow_none=True)
-            fingerprint = _text(entry.get("fingerprint"), "accepted fingerprint", allow_none=True)
+            method = text_value(entry.get("method"), "accepted method", allow_none=True)
+            fingerprint = text_value(entry.get("fingerprint"), "accepted fingerprint", allow_none=True)
             if method and method not in got["methods"]:
                 got["methods"] = sorted([*got["methods"], method])
             if fingerprint and fingerprint not in got["fingerprints"]:
                 got["fingerprints"] = sorted([*got["fingerprints"], fingerprint])
-            got["count"] += _count(entry.get("count"), "accepted count")
+            got["count"] += count_value(entry.get("count"), "accepted count")
             first, last = entry.get("first_seen"), entry.get("last_seen")
             if first and (got["first_seen"] is None or first < got["first_seen"]):
                 got["first_seen"] = first
@@ -117,10 +110,6 @@ class SshdAuthCheck(Check):
         users = result.get("local_users") or []
         if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
             raise ValueError("local_users must be a list of names")
-        sources = []
-        for source in result.get("sources") or []:
-            if isinstance(source, dict):
-                sources.append({"name": str(source.get("name")), "error": source.get("error")})
         return {
             "collected_at": result.get("collected_at"),
             "since": result.get("since"),
@@ -129,7 +118,7 @@ class SshdAuthCheck(Check):
             "accepted": accepted,
             "totals": {field: totals.get(field) for field in TOTAL_FIELDS},
             "local_users": sorted(set(users)),
-            "sources": sources,
+            "sources": source_errors(result),
         }
 
     def inventory(self, current: dict) -> str:
@@ -348,12 +337,6 @@ class SshdAuthCheck(Check):
                 "fix its cause, or suppress it with an allow rule"
             )
         return result
-
-    def fleet_observations(self, host: str, current: dict, context) -> Iterable[tuple]:
-        return ()
-
-    def observation_text(self, observation: tuple) -> str:
-        return str(observation)
 
     def fleet_findings(self, per_host: Mapping[str, dict], context) -> list[dict]:
         return unknown_user_findings(per_host, context)

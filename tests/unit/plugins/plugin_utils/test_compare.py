@@ -57,10 +57,10 @@ def test_missing_and_failed_gatherers_are_coverage_findings():
 
 def test_unknown_and_unbaselined_checks():
     empty = {**BASELINE, "checks": {}}
-    result = compare_host("h1", empty, {"setuid": setuid_result(), "egress": {"ok": True}}, CheckContext(now=NOW))
+    result = compare_host("h1", empty, {"setuid": setuid_result(), "teleport": {"ok": True}}, CheckContext(now=NOW))
     assert result["checks"]["setuid"] == "no baseline"
-    assert result["checks"]["egress"].startswith("error: unknown check 'egress'")
-    assert [(f["subject"], f["severity"]) for f in result["findings"]] == [("setuid", "medium"), ("egress", "info")]
+    assert result["checks"]["teleport"].startswith("error: unknown check 'teleport'")
+    assert [(f["subject"], f["severity"]) for f in result["findings"]] == [("setuid", "medium"), ("teleport", "info")]
     assert [f["rule"] for f in result["findings"]] == ["check_unbaselined", "check_unknown"]
 
 

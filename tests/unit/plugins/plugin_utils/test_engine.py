@@ -166,3 +166,10 @@ def test_concurrent_accepts_of_one_host_keep_both(tmp_path):
         worker.join(60)
     assert [worker.exitcode for worker in workers] == [0, 0]
     assert sorted(record["who"] for record in s.store.load_baseline("web1")["accepted"]) == ids
+
+
+def test_the_inventory_groups_reach_the_checks(tmp_path):
+    session = engine.HostSession("web1", str(tmp_path / "store"), now=NOW, inventory_groups={"dmz": ["web1"]})
+    assert session.context.groups_of("web1") == ["dmz"] and session.context.names_host(["dmz"], "web1")
+    report = engine.fleet_report(engine.Observations(), [], {}, now=NOW, inventory_groups={"dmz": ["web1"]})
+    assert report["fleet_findings"] == []  # builds with groups; the checks read them through the context

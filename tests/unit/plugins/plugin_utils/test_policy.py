@@ -106,6 +106,25 @@ fleet:
         ({"fleet": {"outlier_max_fraction": 0.9}}, "fleet.outlier_max_fraction: must be a number above 0"),
         ({"fleet": {"outlier_min_hosts": 1}}, "fleet.outlier_min_hosts: must be an integer of at least 2"),
         ({"fleet": {"outliers": 1}}, "fleet.outliers: unknown key"),
+        ({"checks": {"firewall_log": {"mail_relay": []}}}, "checks.firewall_log.mail_relay: unknown setting"),
+        ({"checks": {"firewall_log": {"exposed": [1]}}}, "checks.firewall_log.exposed: must be of the type"),
+        ({"checks": {"firewall_log": {"dns_jump": True}}}, "checks.firewall_log.dns_jump: must be of the type"),
+        ({"checks": {"firewall_log": {"quiet_hours": []}}}, "checks.firewall_log.quiet_hours: must be a mapping"),
+        (
+            {"checks": {"firewall_log": {"quiet_hours": {"all": {"hours": "22-22"}}}}},
+            "checks.firewall_log.quiet_hours: all.hours: hours must be 'HH-HH'",
+        ),
+        (
+            {
+                "checks": {
+                    "firewall_log": {
+                        "quiet_hours": {"nas": {"hours": "1-5", "except": [{"dst": "10.0.0.0/8", "port": 0}]}}
+                    }
+                }
+            },
+            "checks.firewall_log.quiet_hours: nas.except[0]: port: not a port number",
+        ),
+        ({"checks": {"egress": {"egress_targets": {"host": "a"}}}}, "checks.egress.egress_targets: must be a list"),
     ],
 )
 def test_validation_errors_name_the_key(document, expected):
@@ -220,3 +239,15 @@ def test_the_documented_example_is_valid(tmp_path):
     assert len(policy.overrides) == 2 and len(policy.allow) == 1
     ci = make_finding("build2", "setuid", "added", "critical", "/opt/ci/helper", "s", rule="new_file")
     assert policy.apply([ci], TODAY)[0]["suppressed"]["owner"] == "ci-team"
+
+
+def test_the_documented_network_example_is_valid(tmp_path):
+    doc = Path(__file__).resolve().parents[4] / "docs" / "policy.md"
+    section = doc.read_text(encoding="utf-8").split("### Network checks: a small network", 1)[1]
+    path = tmp_path / "policy.yml"
+    path.write_text(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    policy = load_policy(str(path))
+    assert policy.knob("firewall_log", "mail_relays", []) == ["relay"]
+    assert policy.knob("firewall_log", "quiet_hours", {})["storage"]["hours"] == "22-06"
+    assert policy.knob("firewall_log", "dns_jump", 0) == 5
+    assert [t["port"] for t in policy.knob("egress", "egress_targets", [])] == [443, 25]
