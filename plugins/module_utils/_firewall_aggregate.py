@@ -160,7 +160,6 @@ class FlowAggregator(object):
             self.syns.pop(key, None)
             self.hours.pop(key, None)
             self.always_listed.pop(key, None)
-            first, last = iso_utc(first), iso_utc(last)
             entry = self.unlisted_ports.get(_port(key))
             if entry is not None:
                 _add_port(entry, count, first, last)
@@ -182,7 +181,7 @@ class FlowAggregator(object):
             "unlisted_flows": self.unlisted_flows,
             "unlisted_events": self.unlisted_events,
         }
-        return flows, self._ports(flows), self._addresses(flows), totals
+        return flows, self._ports(), self._addresses(), totals
 
     def _flow(self, key):
         proto = proto_text(key[K_PROTO])
@@ -205,25 +204,27 @@ class FlowAggregator(object):
             "hours": self.hours.get(key) or [0] * 24,
         }
 
-    def _ports(self, flows):
+    def _ports(self):
         ports = {port: dict(entry) for port, entry in self.unlisted_ports.items()}
-        for flow in flows:
-            entry = ports.get(flow["dport"])
+        for key, count in self.counts.items():
+            entry = ports.get(_port(key))
             if entry is not None:
-                _add_port(entry, flow["count"], flow["first_seen"], flow["last_seen"])
-        return {str(port): entry for port, entry in ports.items()}
+                _add_port(entry, count, self.first.get(key), self.last.get(key))
+        return {str(port): _with_iso_times(entry) for port, entry in ports.items()}
 
-    def _addresses(self, flows):
+    def _addresses(self):
         seen = {address: dict(entry) for address, entry in self.unlisted_addresses.items()}
-        for flow in flows:
-            for side in ("src", "dst"):
-                if self.book.internal(flow[side]):
-                    _add_address(seen, flow[side], side, flow["count"], flow["first_seen"], flow["last_seen"])
-        return [seen[address] for address in sorted(seen, key=_address_order)]
+        text, internal = self.book.text, self.book.internal
+        for key, count in self.counts.items():
+            for side, index in (("src", K_SRC), ("dst", K_DST)):
+                address = text(key[index])
+                if internal(address):
+                    _add_address(seen, address, side, count, self.first.get(key), self.last.get(key))
+        return [_with_iso_times(seen[address]) for address in sorted(seen, key=_address_order)]
 
 
 def _add_address(entries, address, side, count, first, last):
-    """Add a flow's lines to an internal address's entry (times as ISO texts)."""
+    """Add a flow's lines to an internal address's entry (times as epochs)."""
     entry = entries.get(address)
     if entry is None:
         entry = entries[address] = {"address": address, "count": 0, "first_seen": None, "last_seen": None}
@@ -244,11 +245,16 @@ def _port_entry():
 
 
 def _add_port(entry, count, first, last):
-    """Add one flow to a port's totals (times as ISO texts, which sort as the times do)."""
+    """Add one flow to a port's totals (times as epochs, None when unknown)."""
     entry["count"] += count
     entry["flows"] += 1
     entry["first_seen"] = _earliest(entry["first_seen"], first)
     entry["last_seen"] = _latest(entry["last_seen"], last)
+
+
+def _with_iso_times(entry):
+    entry["first_seen"], entry["last_seen"] = iso_utc(entry["first_seen"]), iso_utc(entry["last_seen"])
+    return entry
 
 
 def _earliest(a, b):

@@ -10,7 +10,8 @@ protocol's fields (``SPT DPT`` and the TCP flags; ``TYPE CODE`` for ICMP and ICM
 here, and used two ways:
 
 - :func:`block_re` finds them in a whole block of a syslog file at once (``findall``: the per-line work is in C),
-  one row per line that says ``IN=... OUT=...``: parsed fields, or the whole line in ``BAD`` when it does not parse;
+  one row per netfilter line; where :func:`candidates` says a block has more, ``block_re(malformed=True)`` also
+  gives each line that says ``IN=... OUT=...`` but does not parse, whole, in ``BAD``;
 - :func:`parse_message` parses one message (the journal, the ``BAD`` lines, the tests) with the same expression,
   and :func:`parse_fields` reads what it cannot (fields in another order, lines cut short) token by token.
 
@@ -44,7 +45,7 @@ _FIELDS = (
 # A line that says IN= and OUT= but is not of the form above: counted as malformed (after parse_fields).
 _OTHER = rb"|([^\n]*IN=" + _NS + rb"* OUT=[^\n]*)"
 MESSAGE_RE = re.compile(_STAMP + rb"(?:" + _FIELDS + rb")")
-_BLOCK_RE = None
+_BLOCK_CACHE = {}
 
 # Row layout: the groups of block_re (a BAD row has only the timestamp groups and BAD set; a parsed row has BAD
 # empty).
@@ -53,12 +54,20 @@ ROW_SIZE = 13
 UFW_ACTIONS = {b"[UFW BLOCK]": "block", b"[UFW ALLOW]": "allow", b"[UFW AUDIT]": "audit"}
 
 
-def block_re():
-    """The block search: one row per netfilter line of a block whose lines are each preceded by a newline."""
-    global _BLOCK_RE
-    if _BLOCK_RE is None:
-        _BLOCK_RE = re.compile(rb"\n" + _TS + _HOST_TAG + _STAMP + rb"(?:" + _FIELDS + _OTHER + rb")")
-    return _BLOCK_RE
+def block_re(malformed=False):
+    """The block search: one row per netfilter line of a block whose lines are each preceded by a newline; with
+    ``malformed``, also a BAD row per line that says ``IN=... OUT=`` but does not parse (a slower search, for the
+    blocks where :func:`candidates` counts more lines than the fast one found)."""
+    got = _BLOCK_CACHE.get(malformed)
+    if got is None:
+        body = _FIELDS + _OTHER if malformed else _FIELDS + rb"()"
+        got = _BLOCK_CACHE[malformed] = re.compile(rb"\n" + _TS + _HOST_TAG + _STAMP + rb"(?:" + body + rb")")
+    return got
+
+
+def candidates(buf, start, end):
+    """How many lines of ``buf[start:end]`` may be netfilter lines (at least as many as there are; counted in C)."""
+    return buf.count(b" OUT=", start, end)
 
 
 def message_row(message, hour=b"", minsec=b"", offset=b""):

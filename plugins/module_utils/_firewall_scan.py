@@ -21,6 +21,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._firewall_parse i
     MINSEC,
     OFFSET,
     block_re,
+    candidates,
     message_row,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import CHUNK_SIZE
@@ -84,6 +85,7 @@ def add_block(agg, buf, start, end, times, bounds):
     lines = buf.count(b"\n", start, end) + (1 if end > start and buf[end - 1] != 10 else 0)
     outside = 0
     pattern = block_re()
+    slow = block_re(malformed=True)
     view = memoryview(buf)
     try:
         p = start
@@ -93,6 +95,8 @@ def add_block(agg, buf, start, end, times, bounds):
                 nl = buf.rfind(b"\n", p, q)
                 q = end if nl < 0 else nl + 1
             rows = pattern.findall(view[p - 1 : q])
+            if candidates(buf, p - 1, q) > len(rows):
+                rows = slow.findall(view[p - 1 : q])
             p = q
             outside += _add_rows(agg, rows, times, bounds)
     finally:

@@ -22,6 +22,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._firewall_parse i
     PROTO,
     SRC,
     block_re,
+    candidates,
     direction,
     is_syn,
     message_row,
@@ -142,7 +143,7 @@ def test_truncated_lines_keep_what_they_have():
     for end in (b"SRC=10.1.2.3 DST=19", b"SRC=10.1.2.3 DST=198.51.100.7 LEN=60 TOS=0x00", b"SRC=10.1"):
         message = TCP_OUT[: TCP_OUT.index(end) + len(end)]
         assert message_row(message)[BAD] == message
-    rows = block_re().findall(b"\nDec  3 01:02:03 gw kernel: FW IN=eth0 OUT= SRC=1.2\n")
+    rows = block_re(malformed=True).findall(b"\nDec  3 01:02:03 gw kernel: FW IN=eth0 OUT= SRC=1.2\n")
     assert rows[0][BAD] == b"FW IN=eth0 OUT= SRC=1.2" and rows[0][HOUR] == b"Dec  3 01"
 
 
@@ -162,8 +163,9 @@ def test_nuls_and_huge_lines():
     garbage = b"IN= OUT= " + b"\x00\xff" * 100000
     assert message_row(garbage)[BAD] == garbage
     block = b"\nDec  3 01:02:03 gw kernel: " + huge + b"\nDec  3 01:02:04 gw kernel: " + garbage + b"\n"
-    rows = block_re().findall(block)
+    rows = block_re(malformed=True).findall(block)
     assert len(rows) == 2 and rows[0][SRC] == b"10.1.2.3" and rows[1][BAD] == garbage
+    assert len(block_re().findall(block)) == 1 and candidates(block, 0, len(block)) == 2
 
 
 def test_small_helpers():
