@@ -42,7 +42,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._firewall_parse i
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import iso_utc
 
 WATCHED_PORTS = (53, 853, 25, 465, 587)  # DNS and SMTP: the ports totals every result has
-MAX_FLOWS = 100000  # distinct flows kept while reading; beyond, the least busy external ones are unlisted
+MAX_FLOWS = 30000  # distinct flows kept while reading; beyond, the least busy external ones are unlisted
 MAX_SAMPLES = 10
 _KEY = itemgetter(PREFIX, IN, OUT, SRC, DST, PROTO, DPORT, ICMP_TYPE)
 _STAMP = itemgetter(HOUR, MINSEC, OFFSET)
@@ -86,7 +86,7 @@ class FlowAggregator(object):
         self.netfilter_lines = 0
         self.malformed = 0
         self.samples = []
-        self.unlisted_flows = 0
+        self.unlisted_keys = set()  # hash() of every flow unlisted so far: it stays unlisted, and counts once
         self.unlisted_events = 0
         self.unlisted_ports = {port: _port_entry() for port in WATCHED_PORTS}
         self.unlisted_addresses = {}  # internal address -> its entry, of the unlisted flows
@@ -143,18 +143,24 @@ class FlowAggregator(object):
         return direction(key[K_IN], key[K_OUT]) in ("out", "local") and book.internal(book.text(key[K_DST]))
 
     def _prune(self):
-        """Unlist the least busy external flows, keeping ``max_flows // 2`` flows at most."""
+        """Unlist the least busy external flows (and those unlisted before), keeping ``max_flows // 2`` at most."""
         external = [key for key in self.counts if not self.always_listed[key]]
         keep = max(self.max_flows // 2 - (len(self.counts) - len(external)), 2 * self.top_external)
-        if len(external) <= keep:
-            return
-        kept = set(heapq.nlargest(keep, external, key=self.counts.__getitem__))
-        self._unlist(key for key in external if key not in kept)
+        self._unlist_beyond(external, keep)
+
+    def _unlist_beyond(self, external, keep):
+        """Unlist the external flows beyond the ``keep`` busiest, and every flow unlisted before."""
+        again = self.unlisted_keys
+        ranked = [key for key in external if hash(key) not in again]
+        kept = set(heapq.nlargest(keep, ranked, key=self.counts.__getitem__)) if len(ranked) > keep else set(ranked)
+        self._unlist([key for key in external if key not in kept])
 
     def _unlist(self, keys):
-        for key in list(keys):
+        for key in keys:
             count = self.counts.pop(key)
-            self.unlisted_flows += 1
+            tag = hash(key)
+            new = tag not in self.unlisted_keys
+            self.unlisted_keys.add(tag)
             self.unlisted_events += count
             first, last = self.first.pop(key, None), self.last.pop(key, None)
             self.syns.pop(key, None)
@@ -162,23 +168,20 @@ class FlowAggregator(object):
             self.always_listed.pop(key, None)
             entry = self.unlisted_ports.get(_port(key))
             if entry is not None:
-                _add_port(entry, count, first, last)
+                _add_port(entry, count, first, last, new)
             address = self.book.text(key[K_DST])
             if self.book.internal(address):
                 _add_address(self.unlisted_addresses, address, "dst", count, first, last)
 
     def result(self):
         """``(flows, ports, addresses, totals)`` as the module returns them."""
-        external = [key for key in self.counts if not self.always_listed[key]]
-        if len(external) > self.top_external:
-            kept = set(heapq.nlargest(self.top_external, external, key=self.counts.__getitem__))
-            self._unlist(key for key in external if key not in kept)
+        self._unlist_beyond([key for key in self.counts if not self.always_listed[key]], self.top_external)
         flows = sorted((self._flow(key) for key in self.counts), key=_flow_order)
         totals = {
             "netfilter_lines": self.netfilter_lines,
             "malformed": self.malformed,
-            "flows": len(flows) + self.unlisted_flows,
-            "unlisted_flows": self.unlisted_flows,
+            "flows": len(flows) + len(self.unlisted_keys),
+            "unlisted_flows": len(self.unlisted_keys),
             "unlisted_events": self.unlisted_events,
         }
         return flows, self._ports(), self._addresses(), totals
@@ -244,10 +247,10 @@ def _port_entry():
     return {"count": 0, "flows": 0, "first_seen": None, "last_seen": None}
 
 
-def _add_port(entry, count, first, last):
-    """Add one flow to a port's totals (times as epochs, None when unknown)."""
+def _add_port(entry, count, first, last, new=True):
+    """Add a flow's lines to a port's totals (times as epochs, None when unknown); ``new``: not counted before."""
     entry["count"] += count
-    entry["flows"] += 1
+    entry["flows"] += new
     entry["first_seen"] = _earliest(entry["first_seen"], first)
     entry["last_seen"] = _latest(entry["last_seen"], last)
 

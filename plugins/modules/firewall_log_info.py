@@ -27,9 +27,11 @@ description:
     too). A line the kernel or syslog cut short keeps what it has; a line that says C(IN=... OUT=...) but cannot be
     read is counted in RV(totals.malformed) with a sample, never fatal. The collection's
     C(docs/modules/firewall_log_info.md) lists every form.
-  - B(Bounded.) Flows with an internal source or destination are always listed; flows between external addresses
-    (inbound noise from the internet) beyond the O(top_external) busiest are unlisted - counted in RV(totals) and
-    RV(ports) only.
+  - B(Bounded.) Flows from an internal source, or to an internal destination unless they come in from outside, are
+    always listed; inbound noise from external sources and flows between external addresses beyond the
+    O(top_external) busiest are unlisted - counted in RV(totals), RV(ports) and RV(addresses) only, never lost. A
+    flow unlisted while reading (more than 30,000 distinct flows) stays unlisted, so that every listed count is
+    exact.
   - B(Speed.) Files are searched in blocks by one regular expression and counted with C-level idioms.
 author: fleetwatch developers (@fleetwatch)
 extends_documentation_fragment:
@@ -47,15 +49,15 @@ attributes:
 options:
   internal_networks:
     description:
-      - Networks (CIDR) whose addresses are internal - their flows are never unlisted, and they are listed in
-        RV(addresses).
+      - Networks (CIDR) whose addresses are internal - flows from them (or to them, unless they come in from
+        outside) are never unlisted, and they are listed in RV(addresses).
     type: list
     elements: str
     default: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, "::1/128", "fc00::/7", "fe80::/10"]
   top_external:
     description:
-      - Flows between two external addresses listed one by one (the busiest); the others are unlisted, counted in
-        RV(totals) and RV(ports) only.
+      - Flows from external sources (inbound noise) and between external addresses listed one by one (the
+        busiest); the others are unlisted, counted in RV(totals), RV(ports) and RV(addresses) only.
     type: int
     default: 200
   prefixes:
@@ -205,7 +207,6 @@ ports:
     - Destination-port totals over all flows, listed or not, for DNS and SMTP - every key of V(53), V(853), V(25),
       V(465) and V(587) present, zeros when none - each with C(count) (lines), C(flows), C(first_seen) and
       C(last_seen).
-    - An unlisted flow seen again after being unlisted while reading counts as one more flow.
   returned: always
   type: dict
   sample: {"53": {"count": 120, "flows": 4, "first_seen": "2026-12-03T01:00:00Z", "last_seen": "2026-12-03T09:00:00Z"}}

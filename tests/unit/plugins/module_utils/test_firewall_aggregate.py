@@ -120,8 +120,10 @@ def test_bounds_unlist_only_external_flows_and_lose_nothing():
     listed = {(f["direction"], f["src"], f["dst"], f["proto"], f["dport"]): f["count"] for f in flows}
     assert all(listed[k] == v[0] for k, v in internal.items())
     assert sum(f["count"] for f in flows) + totals["unlisted_events"] == 6000
-    assert totals["unlisted_flows"] > 0 and totals["flows"] == len(flows) + totals["unlisted_flows"]
+    assert totals["unlisted_flows"] > 0 and totals["flows"] == len(flows) + totals["unlisted_flows"] == len(truth)
+    assert all(count == truth[key][0] for key, count in listed.items())  # once unlisted, a flow stays unlisted
     assert sum(p["count"] for p in ports.values()) == sum(v[0] for k, v in truth.items() if k[4] in (25, 53))
+    assert ports["53"]["flows"] == sum(1 for k in truth if k[4] == 53)
     noise_target = next(a for a in addresses if a["address"] == "10.0.0.1")
     assert noise_target["as_dst"] == sum(v[0] for k, v in truth.items() if k[2] == "10.0.0.1")
 
