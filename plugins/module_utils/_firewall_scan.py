@@ -6,7 +6,7 @@
 A parser (``_firewall_parse``) and an aggregator (``_firewall_aggregate``) on the shared log sources: the files of
 a source, their rotations, the root view, errors and coverage figures come from ``FileSource.files``, the journal's
 kernel entries from ``JournalSource.events``. Each block of a file is searched at once by ``block_re`` (C-level).
-Times without a year take the year of the file's last line, as sshd_auth_info's (``_sshd_scan._file_clock``).
+Times without a year take the year of the file's last line, as sshd_auth_info's (``_sshd_clock.file_clock``).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import file_clock, head_epoch
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     DEFAULT_INTERNAL_NETWORKS,
     AddressBook,
     parse_networks,
 )
-from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_scan import _file_clock, _head_epoch
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import HOUR as HOUR_SECONDS
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import iso_utc
 
@@ -147,10 +147,10 @@ def _read_file(log_file, source, bounds, agg):
     info = log_file.info
     st, stream = log_file.open()
     try:
-        clock, first, last = _file_clock(log_file, st, info["compression"], source.zone, source.year)
+        clock, first, last = file_clock(log_file, st, info["compression"], source.zone, source.year)
         info["year"] = clock.last_year
-        info["first_epoch"] = _head_epoch(clock, first)
-        info["last_epoch"] = _head_epoch(clock, last)
+        info["first_epoch"] = head_epoch(clock, first)
+        info["last_epoch"] = head_epoch(clock, last)
         info["first_event"] = iso_utc(info["first_epoch"])
         info["last_event"] = iso_utc(info["last_epoch"])
         times = FileTimes(clock, source.zone)

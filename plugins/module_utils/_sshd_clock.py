@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.edges import file_edges
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import last_event_year, local_year
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
+    TRADITIONAL,
     dated_epoch,
     parse_rfc3339,
     parse_traditional,
@@ -113,3 +116,33 @@ def _known(pick, a, b):
     if b is None:
         return a
     return pick(a, b)
+
+
+def file_clock(log_file, st, compression, zone, year):
+    """The :class:`Clock` of one file and the heads of its first and last timestamped lines."""
+    first, last = file_edges(log_file, st.st_size, compression)
+    clock = Clock(zone)
+    if last is not None and last[0] == TRADITIONAL:
+        month, day, hour, minute, second = last[3:8]
+        clock.last_seconds = traditional_seconds(month, day, hour, minute, second)
+        clock.last_year = last_event_year(zone, st.st_mtime, year, month, day, hour, minute, second)
+    else:
+        clock.last_year = int(year) if year is not None else local_year(zone, st.st_mtime)
+    return clock, first, last
+
+
+def head_epoch(clock, info):
+    """Epoch seconds of a ``parse_head`` result read with ``clock`` (None: no time)."""
+    if info is None:
+        return None
+    if info[0] == TRADITIONAL:
+        month, day, hour, minute, second = info[3:8]
+        token = b"%s %2d %02d:%02d:%02d" % (_MONTHS[month - 1], day, hour, minute, second)
+        return clock.epoch(token)
+    try:
+        return dated_epoch(clock.zone, *info[4:12])
+    except (ValueError, OverflowError):
+        return None
+
+
+_MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")

@@ -27,17 +27,20 @@ from operator import getitem, ne
 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import (
     CHUNK_SIZE,
-    READ_ERRORS,
     plain_ranges,
     read_range,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years import last_event_year, local_year
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import Aggregator
-from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import HORIZON, JOURNAL_CLOCK, Clock
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import (
+    HORIZON,
+    JOURNAL_CLOCK,
+    file_clock,
+    head_epoch,
+)
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     DEFAULT_INTERNAL_NETWORKS,
     MESSAGE_RE,
@@ -47,13 +50,9 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse impor
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_summary import Summary
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
-    HEAD,
     RFC3339,
     TRADITIONAL,
-    dated_epoch,
     iso_utc,
-    parse_head,
-    traditional_seconds,
 )
 
 DEFAULT_FILES = ("/var/log/auth.log", "/var/log/secure")
@@ -67,107 +66,12 @@ JOURNAL_MATCHES = (
     "_SYSTEMD_UNIT=sshd.service",
 )
 SLICE = 1 << 20  # bytes searched per regular expression call (fits the CPU caches)
-TAIL = 1 << 16
-MAX_TAIL = 16 << 20  # how far back from its end a file is searched for its last timestamped line
 PARALLEL_MIN_SIZE = 64 << 20  # an uncompressed file at least this big is split among workers
 MAX_WORKERS = 4
 JOURNAL_BATCH = 20000
 
 
 # ------------------------------------------------------------------------------------------------ time
-
-
-def _last_head(data):
-    """``parse_head`` of the last line of ``data`` that starts with a timestamp, or None."""
-    end = len(data)
-    while end > 0:
-        start = data.rfind(b"\n", 0, end - 1) + 1 if end > 1 else 0
-        line = data[start:end].rstrip(b"\n")
-        info = parse_head(line[:HEAD]) if line else None
-        if info is not None:
-            return info
-        if start == 0:
-            return None
-        end = start
-    return None
-
-
-def _first_head(data):
-    start = 0
-    while start < len(data):
-        nl = data.find(b"\n", start)
-        nl = len(data) if nl < 0 else nl
-        info = parse_head(data[start : min(nl, start + HEAD)])
-        if info is not None:
-            return info
-        start = nl + 1
-    return None
-
-
-def _file_clock(log_file, st, compression, zone, year):
-    """The :class:`Clock` of one file and the heads of its first and last timestamped lines."""
-    if compression is None:
-        first, last = _plain_edges(log_file, st.st_size)
-    else:
-        first, last = _stream_edges(log_file)
-    clock = Clock(zone)
-    if last is not None and last[0] == TRADITIONAL:
-        month, day, hour, minute, second = last[3:8]
-        clock.last_seconds = traditional_seconds(month, day, hour, minute, second)
-        clock.last_year = last_event_year(zone, st.st_mtime, year, month, day, hour, minute, second)
-    else:
-        clock.last_year = int(year) if year is not None else local_year(zone, st.st_mtime)
-    return clock, first, last
-
-
-def _plain_edges(log_file, size):
-    """First and last timestamped line of an uncompressed file: its head, then tails growing up to MAX_TAIL."""
-    fd = log_file.view.open(log_file.real)
-    try:
-        first = _first_head(os.pread(fd, TAIL, 0))
-        back = TAIL
-        while True:
-            last = _last_head(os.pread(fd, min(back, size), max(0, size - back)))
-            if last is not None or back >= min(size, MAX_TAIL):
-                return first, last
-            back *= 4
-    finally:
-        os.close(fd)
-
-
-def _stream_edges(log_file):
-    """First and last timestamped line of a compressed file (read through once, up to a damaged part: the reading
-    that follows meets the damage again and notes it)."""
-    first = None
-    previous = b""
-    _st, stream = log_file.open()
-    try:
-        with log_file.blocks(stream) as blocks:
-            for buf, start, end, _long, _boots in blocks:
-                if first is None:
-                    first = _first_head(bytes(buf[start : min(end, start + TAIL)]))
-                previous = bytes(buf[max(start, end - TAIL) : end])
-    except READ_ERRORS:
-        pass
-    finally:
-        stream.close()
-    return first, _last_head(previous)
-
-
-def _head_epoch(clock, info):
-    if info is None:
-        return None
-    if info[0] == TRADITIONAL:
-        month, day, hour, minute, second = info[3:8]
-        token = b"%s %2d %02d:%02d:%02d" % (_MONTHS[month - 1], day, hour, minute, second)
-        return clock.epoch(token)
-    try:
-        return dated_epoch(clock.zone, *info[4:12])
-    except (ValueError, OverflowError):
-        return None
-
-
-_MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
 
 
 # ------------------------------------------------------------------------------------------------ blocks
@@ -381,10 +285,10 @@ def _read_file(log_file, zone, year, bounds, agg, workers):
     st, stream = log_file.open()
     stream.close()
     compression = info["compression"]
-    clock, first, last = _file_clock(log_file, st, compression, zone, year)
+    clock, first, last = file_clock(log_file, st, compression, zone, year)
     info["year"] = clock.last_year if last is not None and last[0] == TRADITIONAL else None
-    info["first_epoch"] = _head_epoch(clock, first)
-    info["last_epoch"] = _head_epoch(clock, last)
+    info["first_epoch"] = head_epoch(clock, first)
+    info["last_epoch"] = head_epoch(clock, last)
     info["first_event"] = iso_utc(info["first_epoch"])
     info["last_event"] = iso_utc(info["last_epoch"])
     kinds = {head[0] for head in (first, last) if head is not None}
