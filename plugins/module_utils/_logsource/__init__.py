@@ -7,6 +7,5 @@ One job per file: ``files`` (rotations, default sources), ``blocks`` (opening, d
 whole lines, byte ranges for worker processes), ``years`` (the year of year-less timestamps), ``window`` (the time
 window), ``results`` (what a source reports), ``sources`` (file sources and the reading loop every gatherer shares),
 ``journal`` and ``export`` (the systemd journal), ``hourscan`` (counting lines per hour), ``edges`` (a file's first and
-last timestamped line), ``options`` (the shared
-module options). docs/architecture.md shows how a gatherer plugs in.
+last timestamped line), ``options`` (the shared module options). docs/architecture.md shows how a gatherer plugs in.
 """
