@@ -53,6 +53,6 @@ def flow_matrix(per_host: Mapping[str, dict], compares: Mapping[str, dict | None
             edge["new"] = edge.get("new", False) or bool(new_keys and key in new_keys)
     ordered = [
         {**edge, "seen_in": sorted(set(edge["seen_in"]))}
-        for _, edge in sorted(edges.items(), key=lambda item: (item[0][:3], item[0][3] is None, item[0][3] or 0))
+        for _key, edge in sorted(edges.items(), key=lambda item: (item[0][:3], item[0][3] is None, item[0][3] or 0))
     ]
     return {"edges": ordered, "new_edges": [edge for edge in ordered if edge["new"]]}

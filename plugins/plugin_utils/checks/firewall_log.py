@@ -255,7 +255,7 @@ class FirewallLogCheck(NoFleetObservations, Check):
 def _ssh_roles(flows: Iterable[dict]) -> dict:
     """Of the baseline's SSH flows: the (source, destination) pairs, who opened SSH and who received it."""
     pairs = {(f["src"], f["dst"]) for f in flows if f["proto"] == "TCP" and f["dport"] == SSH_PORT}
-    return {"pairs": pairs, "openers": {src for src, _ in pairs}, "receivers": {dst for _, dst in pairs}}
+    return {"pairs": pairs, "openers": {pair[0] for pair in pairs}, "receivers": {pair[1] for pair in pairs}}
 
 
 def unknown_addresses(addresses: Mapping[str, dict], known_before: Mapping, context) -> list[str]:

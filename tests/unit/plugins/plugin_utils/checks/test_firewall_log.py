@@ -85,9 +85,11 @@ def result(flows=(), addresses=(), dns=0, since="2026-11-27T03:00:00Z", collecte
     }
 
 
-def context_with(addresses=ADDRESSES, groups=GROUPS, **knobs):
+def context_with(addresses=None, groups=None, **knobs):
     policy = parse_policy({"checks": {"firewall_log": knobs}}) if knobs else Policy()
-    return CheckContext(policy, addresses, NOW, groups)
+    return CheckContext(
+        policy, ADDRESSES if addresses is None else addresses, NOW, GROUPS if groups is None else groups
+    )
 
 
 def judge(baseline_result, current_result, context=None, host="nas"):
