@@ -26,7 +26,10 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._firewall_parse i
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks import CHUNK_SIZE
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import (
+    build_sources,
+    read_journal_first,
+)
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import file_clock, head_epoch
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
@@ -195,24 +198,18 @@ def read_journal(source, bounds, agg, zone):
 
 
 def _read_sources(log_sources, discovered, bounds, agg, zone):
-    """Every source's statistics, in the order of ``log_sources``. A discovered journal is read first, and the
-    files only up to its first entry, so that a line logged to both (rsyslog's imjournal) is counted once."""
-    stats = [None] * len(log_sources)
-    cut = None
-    for index, source in enumerate(log_sources):
-        if source.kind == "journal" and discovered:
-            stats[index], first = _safe(read_journal, source, bounds, agg, zone)
-            if first is not None and not stats[index].get("error"):
-                cut = first if cut is None else min(cut, first)
-    file_bounds = Window(bounds.since, bounds.until, cut=cut)
-    for index, source in enumerate(log_sources):
-        if stats[index] is None and source.kind == "journal":
-            stats[index] = _safe(read_journal, source, bounds, agg, zone)[0]
-        elif stats[index] is None:
-            stats[index] = _safe(read_file_source, source, file_bounds, agg)[0]
-            if cut is not None:
-                stats[index]["journal_cut"] = iso_utc(cut)
-    return stats
+    """Every source's statistics, in the order of ``log_sources`` (a discovered journal first, the files only up to
+    its first entry: ``read_journal_first``)."""
+
+    def file_source(source, cut):
+        return _safe(read_file_source, source, Window(bounds.since, bounds.until, cut=cut), agg)[0]
+
+    return read_journal_first(
+        log_sources,
+        discovered,
+        lambda source, _before_files: _safe(read_journal, source, bounds, agg, zone),
+        file_source,
+    )
 
 
 def _safe(read, source, *args):

@@ -31,7 +31,10 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.blocks
     read_range,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.options import log_options
-from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import build_sources
+from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.sources import (
+    build_sources,
+    read_journal_first,
+)
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
 from ansible_collections.fleetwatch.audit.plugins.module_utils._pathtext import path_to_text
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_aggregate import Aggregator
@@ -447,31 +450,25 @@ def gather(
 def _read_sources(log_sources, discovered, bounds, main, workers):
     """Read every source into ``main``; returns their statistics, in the order of ``log_sources``.
 
-    A discovered journal goes first (into its own aggregator, merged after the files): the files are then read only
-    up to its first sshd entry, so that an event logged to both is counted once.
+    A discovered journal goes first, into its own aggregator merged after the files (which are read only up to its
+    first sshd entry: ``read_journal_first``).
     """
-    stats = [None] * len(log_sources)
     later = []
-    cut = None
-    for index, source in enumerate(log_sources):
-        if source.kind == "journal" and discovered:
-            agg = main.fresh()
-            stats[index], first = _safe_journal(source, bounds.since, bounds.until, agg)
-            agg.finish()
+
+    def journal(source, before_files):
+        agg = main.fresh() if before_files else main
+        got = _safe_journal(source, bounds.since, bounds.until, agg)
+        agg.finish()
+        if before_files:
             later.append(agg)
-            if first is not None and not stats[index].get("error"):
-                cut = first if cut is None else min(cut, first)
-    file_bounds = Window(bounds.since, bounds.until, cut=cut)
-    for index, source in enumerate(log_sources):
-        if stats[index] is not None:
-            continue
-        if source.kind == "journal":
-            stats[index], _first = _safe_journal(source, bounds.since, bounds.until, main)
-        else:
-            stats[index] = _safe_file_source(source, file_bounds, main, workers)
-            if cut is not None:
-                stats[index]["journal_cut"] = iso_utc(cut)
+        return got
+
+    def file_source(source, cut):
+        stats = _safe_file_source(source, Window(bounds.since, bounds.until, cut=cut), main, workers)
         main.finish()
+        return stats
+
+    stats = read_journal_first(log_sources, discovered, journal, file_source)
     for agg in later:
         main.merge_later(agg)
     return stats

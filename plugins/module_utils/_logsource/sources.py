@@ -159,6 +159,33 @@ class FileSource(object):
             result.error = "no file of this source could be read"
 
 
+def read_journal_first(log_sources, discovered, read_journal, read_file):
+    """The statistics of every source, in the order of ``log_sources``. A discovered journal is read first, and the
+    files only up to its first entry (``journal_cut``), so that a line logged to both (rsyslog reading the journal)
+    is counted once.
+
+    ``read_journal(source, before_files)`` returns ``(statistics, time of its first entry or None)``;
+    ``read_file(source, cut)`` returns the statistics of a file source read up to ``cut`` (None: to its end).
+    """
+    stats = [None] * len(log_sources)
+    cut = None
+    for index, source in enumerate(log_sources):
+        if source.kind == "journal" and discovered:
+            stats[index], first = read_journal(source, True)
+            if first is not None and not stats[index].get("error"):
+                cut = first if cut is None else min(cut, first)
+    for index, source in enumerate(log_sources):
+        if stats[index] is not None:
+            continue
+        if source.kind == "journal":
+            stats[index] = read_journal(source, False)[0]
+        else:
+            stats[index] = read_file(source, cut)
+            if cut is not None:
+                stats[index]["journal_cut"] = iso_utc(cut)
+    return stats
+
+
 def build_sources(specs, zone, root="/", year=None, chunk_size=CHUNK_SIZE, journal_matches=()):
     """Source objects for specifications ``{"path": ...}`` / ``{"journal": {...}}`` (``name``, ``rotated``).
 
