@@ -31,7 +31,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.source
     read_journal_first,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.window import Window
-from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import file_clock, head_epoch
+from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock import file_clock
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     DEFAULT_INTERNAL_NETWORKS,
     AddressBook,
@@ -140,9 +140,7 @@ def read_file_source(source, bounds, agg):
         with log_file.reading():
             _read_file(log_file, source, bounds, agg)
         info["netfilter_lines"] = agg.netfilter_lines - before
-        result.lines += info["lines"]
-        result.outside_window += info["outside_window"]
-        result.note_span(info.pop("first_epoch", None), info.pop("last_epoch", None))
+        result.add_file(info)
     return result.coverage()
 
 
@@ -150,12 +148,7 @@ def _read_file(log_file, source, bounds, agg):
     info = log_file.info
     st, stream = log_file.open()
     try:
-        clock, first, last = file_clock(log_file, st, info["compression"], source.zone, source.year)
-        info["year"] = clock.last_year
-        info["first_epoch"] = head_epoch(clock, first)
-        info["last_epoch"] = head_epoch(clock, last)
-        info["first_event"] = iso_utc(info["first_epoch"])
-        info["last_event"] = iso_utc(info["last_epoch"])
+        clock, _first, _last = file_clock(log_file, st, source.zone, source.year)
         times = FileTimes(clock, source.zone)
         with log_file.blocks(stream) as blocks:
             for buf, start, end, _long, _boots in blocks:

@@ -17,6 +17,7 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._logsource.years 
 from ansible_collections.fleetwatch.audit.plugins.module_utils._timestamps import (
     TRADITIONAL,
     dated_epoch,
+    iso_utc,
     parse_rfc3339,
     parse_traditional,
     traditional_seconds,
@@ -118,16 +119,26 @@ def _known(pick, a, b):
     return pick(a, b)
 
 
-def file_clock(log_file, st, compression, zone, year):
-    """The :class:`Clock` of one file and the heads of its first and last timestamped lines."""
-    first, last = file_edges(log_file, st.st_size, compression)
+def file_clock(log_file, st, zone, year):
+    """The :class:`Clock` of one file (opened: its entry names its compression), from its first and last timestamped
+    lines, which are noted in its entry: ``year`` (of year-less timestamps), ``first_event``/``last_event``, and
+    their epochs ``first_epoch``/``last_epoch`` for :meth:`SourceResult.add_file`. Returns ``(clock, first, last)``,
+    the last two ``parse_head`` results or None."""
+    info = log_file.info
+    first, last = file_edges(log_file, st.st_size, info["compression"])
     clock = Clock(zone)
-    if last is not None and last[0] == TRADITIONAL:
+    traditional = last is not None and last[0] == TRADITIONAL
+    if traditional:
         month, day, hour, minute, second = last[3:8]
         clock.last_seconds = traditional_seconds(month, day, hour, minute, second)
         clock.last_year = last_event_year(zone, st.st_mtime, year, month, day, hour, minute, second)
     else:
         clock.last_year = int(year) if year is not None else local_year(zone, st.st_mtime)
+    info["year"] = clock.last_year if traditional else None
+    info["first_epoch"] = head_epoch(clock, first)
+    info["last_epoch"] = head_epoch(clock, last)
+    info["first_event"] = iso_utc(info["first_epoch"])
+    info["last_event"] = iso_utc(info["last_epoch"])
     return clock, first, last
 
 

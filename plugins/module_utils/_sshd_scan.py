@@ -42,7 +42,6 @@ from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_clock impor
     HORIZON,
     JOURNAL_CLOCK,
     file_clock,
-    head_epoch,
 )
 from ansible_collections.fleetwatch.audit.plugins.module_utils._sshd_parse import (
     DEFAULT_INTERNAL_NETWORKS,
@@ -277,9 +276,7 @@ def read_file_source(source, bounds, agg, workers=None):
         info = log_file.info
         with log_file.reading():
             _read_file(log_file, source.zone, source.year, bounds, agg, workers)
-        result.lines += info["lines"]
-        result.outside_window += info["outside_window"]
-        result.note_span(info.pop("first_epoch", None), info.pop("last_epoch", None))
+        result.add_file(info)
     return result.coverage()
 
 
@@ -288,12 +285,7 @@ def _read_file(log_file, zone, year, bounds, agg, workers):
     st, stream = log_file.open()
     stream.close()
     compression = info["compression"]
-    clock, first, last = file_clock(log_file, st, compression, zone, year)
-    info["year"] = clock.last_year if last is not None and last[0] == TRADITIONAL else None
-    info["first_epoch"] = head_epoch(clock, first)
-    info["last_epoch"] = head_epoch(clock, last)
-    info["first_event"] = iso_utc(info["first_epoch"])
-    info["last_event"] = iso_utc(info["last_epoch"])
+    clock, first, last = file_clock(log_file, st, zone, year)
     kinds = {head[0] for head in (first, last) if head is not None}
     kind = "traditional" if kinds == {TRADITIONAL} else "rfc3339" if kinds == {RFC3339} else "any"
     if compression is None:

@@ -58,6 +58,13 @@ class SourceResult(object):
         if last is not None:
             self.last = last
 
+    def add_file(self, info):
+        """Add a file's entry to the source's figures: its lines, those outside the window, its span (the epochs
+        ``first_epoch``/``last_epoch`` that a reading noted in the entry are taken out of it)."""
+        self.lines += info["lines"]
+        self.outside_window += info["outside_window"]
+        self.note_span(info.pop("first_epoch", None), info.pop("last_epoch", None))
+
     def coverage(self):
         return {
             "name": self.name,
